@@ -1,0 +1,186 @@
+"""Settings: environment variables prefixed ``ZHIFA_`` (or a ``.env`` file), validated at start-up.
+
+Every setting is documented in docs/configuration.md; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from zhifa.domain.cases import (
+    DEFAULT_CASE_NUMBER_TEMPLATE,
+    DEFAULT_REQUIRED_IMAGES,
+    CaseNumberFormat,
+    InvalidCaseNumberFormat,
+)
+from zhifa.domain.jurisdictions import (
+    DEFAULT_AUTHORITY_TEMPLATES,
+    DivisionCode,
+    InvalidDivisionCode,
+    Level,
+)
+from zhifa.domain.overlimit import EXPRESSWAY_ENTRANCE_THRESHOLD_PCT, PartTonne
+from zhifa.domain.weighings import ImageKind
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ZHIFA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Where the embedded store keeps its files: SQLite database, evidence, documents.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the operational store; empty means SQLite at DATA_DIR/zhifa.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db",
+    )
+    province_code: str = Field(
+        default="340000", description="GB/T 2260 code of the province this deployment serves."
+    )
+    display_timezone: str = Field(
+        default="Asia/Shanghai", description="Zone in which times are shown and documents dated."
+    )
+    case_number_template: str = Field(
+        default=DEFAULT_CASE_NUMBER_TEMPLATE,
+        description="Provincial case-number (案号) format; fields {province_abbr}, {jurisdiction_code}, "
+        "{jurisdiction_name}, {year}, {seq} (format specs allowed, e.g. {seq:05d}).",
+    )
+    part_tonne: PartTonne = Field(
+        default=PartTonne.DROP,
+        description="How a part of 1 000 kg over counts for the 500-yuan steps of 超限规定 第四十三条: "
+        "'drop' (default, party's favour) or 'count'.",
+    )
+    expressway_entrance_threshold_pct: Decimal = Field(
+        default=EXPRESSWAY_ENTRANCE_THRESHOLD_PCT,
+        description="At expressway-entrance weighing, share of the limit up to which a vehicle is not "
+        "over-limit (交办公路明电〔2019〕117号).",
+    )
+    hearing_threshold_individual_yuan: int = Field(
+        default=10_000,
+        description="较大数额罚款 for an individual: a fine of at least this gives a right to a hearing "
+        "(行政处罚法 第六十三条; provincial, [U]).",
+    )
+    hearing_threshold_organisation_yuan: int = Field(
+        default=100_000,
+        description="较大数额罚款 for an organisation (行政处罚法 第六十三条; provincial, [U]).",
+    )
+    statement_period_working_days: int = Field(
+        default=3,
+        description="Working days the notice gives for 陈述/申辩 "
+        "(not set by national law; local practice, [U]).",
+    )
+    required_evidence_images: Annotated[tuple[ImageKind, ...], NoDecode] = Field(
+        default=DEFAULT_REQUIRED_IMAGES,
+        description="Comma-separated image kinds a weighing needs before its case can be filed.",
+    )
+    plate_nev_marks: str = Field(
+        default="DF", description="Letters that mark a new-energy plate (GA 36-2018: D, F)."
+    )
+    authority_name_province: str = Field(
+        default=DEFAULT_AUTHORITY_TEMPLATES[Level.PROVINCE],
+        description="Name of the province's enforcement authority; {name} is the division name.",
+    )
+    authority_name_city: str = Field(
+        default=DEFAULT_AUTHORITY_TEMPLATES[Level.CITY], description="Name pattern of a city's authority."
+    )
+    authority_name_county: str = Field(
+        default=DEFAULT_AUTHORITY_TEMPLATES[Level.COUNTY], description="Name pattern of a county's authority."
+    )
+    public_portal_url: str = Field(
+        default="",
+        description="Where parties query records and state their case online (行政处罚法 第四十一条第三款).",
+    )
+    pdf_font_file: Path | None = Field(
+        default=None,
+        description="A TrueType font with CJK glyphs to embed in PDFs; unset uses the standard "
+        "Adobe-GB1 font STSong-Light (not embedded).",
+    )
+    max_batch_records: int = Field(default=1_000, description="Most records one ingest request may carry.")
+    clock_skew_seconds: int = Field(
+        default=300, description="How far in the future a device time may lie before it is refused."
+    )
+
+    @field_validator("province_code")
+    @classmethod
+    def _province(cls, value: str) -> str:
+        try:
+            code = DivisionCode.parse(value)
+        except InvalidDivisionCode as exc:
+            raise ValueError(str(exc)) from None
+        if code.level is not Level.PROVINCE:
+            raise ValueError(f"{value} is not a province code (xx0000)")
+        return value
+
+    @field_validator("case_number_template")
+    @classmethod
+    def _case_number(cls, value: str) -> str:
+        try:
+            CaseNumberFormat(value)
+        except InvalidCaseNumberFormat as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("required_evidence_images", mode="before")
+    @classmethod
+    def _images(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(ImageKind(part.strip()) for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("expressway_entrance_threshold_pct")
+    @classmethod
+    def _threshold(cls, value: Decimal) -> Decimal:
+        if not Decimal(100) <= value <= Decimal(200):
+            raise ValueError("must be between 100 and 200 (% of the limit)")
+        return value
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _positive(self) -> Settings:
+        for name in (
+            "hearing_threshold_individual_yuan",
+            "hearing_threshold_organisation_yuan",
+            "statement_period_working_days",
+            "max_batch_records",
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.clock_skew_seconds < 0:
+            raise ValueError("clock_skew_seconds must not be negative")
+        for level in ("province", "city", "county"):
+            pattern = getattr(self, f"authority_name_{level}")
+            if "{name}" not in pattern:
+                raise ValueError(f"authority_name_{level} must contain {{name}}")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'zhifa.db').resolve()}"
+
+    @property
+    def authority_templates(self) -> dict[Level, str]:
+        return {
+            Level.PROVINCE: self.authority_name_province,
+            Level.CITY: self.authority_name_city,
+            Level.COUNTY: self.authority_name_county,
+        }

@@ -1,0 +1,164 @@
+"""Ports: what the use cases need from the world, as Protocols. Adapters implement them.
+
+Each repository port has one contract test suite (tests/integration/test_repositories.py) that
+every adapter passes, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from zhifa.domain.alerts import Alert, AlertStatus
+from zhifa.domain.cases import Case, CaseRecordEntry
+from zhifa.domain.documents import Document
+from zhifa.domain.enterprises import Enterprise
+from zhifa.domain.jurisdictions import DivisionCode, Jurisdiction
+from zhifa.domain.notices import Notice
+from zhifa.domain.sites import WeighingSite
+from zhifa.domain.vehicles import Vehicle, VehicleKey
+from zhifa.domain.weighings import Disposition, WeighingReading
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """An aware datetime in UTC."""
+        ...
+
+
+class IdGenerator(Protocol):
+    def new_id(self) -> str:
+        """A new unique id, roughly sortable by creation time."""
+        ...
+
+
+class ConcurrentUpdate(Exception):
+    """Someone else changed the record since it was read; reload and try again."""
+
+
+class DuplicateKey(Exception):
+    """A record with the same natural key is already stored."""
+
+
+class JurisdictionRepository(Protocol):
+    def add(self, jurisdiction: Jurisdiction, boundary_geojson: str | None = None) -> None: ...
+    def get(self, code: DivisionCode) -> Jurisdiction | None: ...
+    def list(self, under: DivisionCode | None = None) -> list[Jurisdiction]: ...
+    def boundaries(self, under: DivisionCode | None = None) -> dict[str, str]:
+        """GeoJSON geometry text of each jurisdiction that has one, by code."""
+        ...
+
+
+class SiteRepository(Protocol):
+    def add(self, site: WeighingSite) -> None: ...
+    def save(self, site: WeighingSite) -> None: ...
+    def get(self, site_id: str) -> WeighingSite | None: ...
+    def list(self, under: DivisionCode | None = None) -> list[WeighingSite]: ...
+
+
+class VehicleRepository(Protocol):
+    def add(self, vehicle: Vehicle) -> None: ...
+    def get(self, vehicle_id: str) -> Vehicle | None: ...
+    def get_by_key(self, key: VehicleKey) -> Vehicle | None: ...
+
+
+class EnterpriseRepository(Protocol):
+    def add(self, enterprise: Enterprise) -> None: ...
+    def get(self, enterprise_id: str) -> Enterprise | None: ...
+    def get_by_uscc(self, uscc: str) -> Enterprise | None: ...
+
+
+@dataclass(frozen=True)
+class StoredWeighing:
+    reading: WeighingReading
+    digest: str
+    received_at: datetime
+    disposition: Disposition
+    disposition_reason: str
+    assessment: dict[str, Any] | None
+    alert_id: str | None
+
+
+class WeighingRepository(Protocol):
+    def add(self, weighing: StoredWeighing) -> None: ...
+    def get(self, record_id: str) -> StoredWeighing | None: ...
+    def digests(self, record_ids: list[str]) -> dict[str, str]:
+        """Content digests of those of ``record_ids`` already stored."""
+        ...
+
+
+class AlertRepository(Protocol):
+    def add(self, alert: Alert) -> None: ...
+    def get(self, alert_id: str) -> Alert | None: ...
+    def set_status(self, alert_id: str, status: AlertStatus) -> None: ...
+
+
+class CaseRepository(Protocol):
+    def add(self, case: Case) -> None: ...
+    def get(self, case_id: str) -> Case | None: ...
+    def get_by_alert(self, alert_id: str) -> Case | None: ...
+    def save(self, case: Case, *, expected_version: int) -> None:
+        """Store ``case``; raise ConcurrentUpdate if the stored version is not ``expected_version``."""
+        ...
+
+    def record(self, case_id: str, entry: CaseRecordEntry) -> None: ...
+    def history(self, case_id: str) -> list[CaseRecordEntry]: ...
+
+
+class DocumentRepository(Protocol):
+    def add(self, document: Document) -> None: ...
+    def get(self, document_id: str) -> Document | None: ...
+    def for_case(self, case_id: str) -> list[Document]: ...
+
+
+class NumberSequences(Protocol):
+    def next(self, series: str) -> int:
+        """The next number of ``series`` (1, 2, ...), gap-free among committed transactions."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    jurisdictions: JurisdictionRepository
+    sites: SiteRepository
+    vehicles: VehicleRepository
+    enterprises: EnterpriseRepository
+    weighings: WeighingRepository
+    alerts: AlertRepository
+    cases: CaseRepository
+    documents: DocumentRepository
+    sequences: NumberSequences
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class EvidenceStore(Protocol):
+    """Content-addressed bytes: photos, videos, issued documents. Nothing is ever overwritten."""
+
+    def put(self, data: bytes) -> str:
+        """Store ``data``; return its SHA-256 (hex). Storing the same bytes twice is a no-op."""
+        ...
+
+    def get(self, sha256: str) -> bytes | None: ...
+
+
+class NoticeRenderer(Protocol):
+    def render(self, notice: Notice) -> bytes:
+        """The notice laid out as a PDF."""
+        ...
