@@ -68,13 +68,14 @@ class DivisionCode:
             return self.province
         return DivisionCode(self.code[:4] + "00")
 
+    @property
+    def prefix(self) -> str:
+        """The code prefix this unit shares with everything beneath it (34, 3401, 340102)."""
+        return {Level.PROVINCE: self.code[:2], Level.CITY: self.code[:4], Level.COUNTY: self.code}[self.level]
+
     def contains(self, other: DivisionCode) -> bool:
         """True when ``other`` is this unit or lies beneath it (never sideways)."""
-        if self.level is Level.PROVINCE:
-            return other.code[:2] == self.code[:2]
-        if self.level is Level.CITY:
-            return other.code[:4] == self.code[:4]
-        return other.code == self.code
+        return other.code.startswith(self.prefix)
 
     def __str__(self) -> str:
         return self.code

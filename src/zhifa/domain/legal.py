@@ -20,6 +20,16 @@ class Law(StrEnum):
     ENFORCEMENT_PROCEDURE_RULES = "交通运输行政执法程序规定"  # 交通运输部令2019年第9号, 2021年修正
     EXPRESSWAY_ENTRANCE_NOTICE = "交办公路明电〔2019〕117号"
 
+    @property
+    def full_title(self) -> str:
+        return _FULL_TITLES.get(self, self.value)
+
+
+# Laws adopted by the NPC are cited in documents by their full title (中华人民共和国…).
+_FULL_TITLES = {
+    Law.HIGHWAY_LAW: "中华人民共和国公路法",
+    Law.ADMINISTRATIVE_PENALTY_LAW: "中华人民共和国行政处罚法",
+}
 
 _DIGITS = "零一二三四五六七八九"
 
@@ -68,7 +78,7 @@ class Citation:
     def __str__(self) -> str:
         if self.article is None and self.law.value.endswith("号"):
             return str(self.law.value)  # a numbered notice is cited by its number, no 《》
-        return f"《{self.law.value}》{self.provision()}"
+        return f"《{self.law.full_title}》{self.provision()}"
 
 
 def overlimit_rules(article: int, paragraph: int | None = None, item: int | None = None) -> Citation:

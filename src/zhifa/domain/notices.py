@@ -51,6 +51,11 @@ class NoticeTerms:
     hearing_threshold_organisation_yuan: int
     statement_period_working_days: int  # [U] not set by national law; local practice
     public_portal_url: str = ""
+    contact: str = ""  # the authority's address and telephone for statements and hearings
+
+
+class NoNoticeWithoutPenalty(ValueError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class Notice:
     violated: str
     penalty_basis: str
     proposed_penalty: str
+    body: str  # the paragraph that states facts, provisions broken and the proposed penalty
     slip: tuple[tuple[str, str], ...]
     evidence: tuple[tuple[str, str], ...]
     rights: tuple[str, ...]
@@ -102,8 +108,9 @@ def facts_text(finding: OverlimitFinding, assessment: Assessment, zone: tzinfo) 
     reading = finding.reading
     site = finding.site
     kind = finding.profile.kind.label if finding.profile.kind else "货车"
+    plate = f"{finding.vehicle.plate}（{finding.vehicle.colour.label}）"
     text = (
-        f"{_local(reading.measured_at, zone)}，{finding.vehicle}号{reading.axles}轴{kind}"
+        f"{_local(reading.measured_at, zone)}，号牌为{plate}的{reading.axles}轴{kind}"
         f"在{site.name}（{site.road or site.kind.label}）经{site.kind.label}检测"
         f"（检测单号{reading.record_id}）"
     )
@@ -144,6 +151,15 @@ def slip_rows(finding: OverlimitFinding, assessment: Assessment, zone: tzinfo) -
         ("号牌号码及颜色", str(finding.vehicle)),
         ("轴数", str(reading.axles)),
         ("车货总重", f"{assessment.measured_gross_kg}千克"),
+    ]
+    if assessment.tolerance.deduct_bp:
+        rows.append(
+            (
+                f"扣除{assessment.tolerance.deduct_pct}%设备允许误差后总重",
+                f"{assessment.effective_gross_kg}千克",
+            )
+        )
+    rows += [
         ("限定标准（限重）", f"{assessment.limit_kg}千克"),
         ("超限重量", f"{assessment.excess_kg}千克"),
         ("超限率", f"{assessment.excess_pct}%"),
@@ -177,6 +193,8 @@ def build_overlimit_notice(
 ) -> Notice:
     if case.case_number is None:
         raise ValueError("a notice is issued only for a filed case with a case number")
+    if assessment.penalty.kind is PenaltyKind.NONE:
+        raise NoNoticeWithoutPenalty("no penalty is proposed, so there is no 违法行为通知书 to issue")
     party = case.party
     hearing = assessment.penalty.kind is PenaltyKind.FINE and hearing_applies(
         assessment.penalty.max_yuan,
@@ -204,23 +222,36 @@ def build_overlimit_notice(
     online = f"根据{ONLINE_RIGHTS}的规定，{you}可以通过本机关公布的查询渠道"
     if terms.public_portal_url:
         online += f"（{terms.public_portal_url}）"
-    online += "查询违法记录及证据，并在线提出陈述、申辩。"
+    online += (
+        "查询违法记录及证据，并在线提出陈述、申辩。"
+        "下列证据文件以SHA-256校验值固定，可据此核验所调取的证据与本通知书所列证据一致。"
+    )
     rights.append(online)
     rights.append(f"逾期未提出陈述、申辩{'或者听证要求' if hearing else ''}的，视为放弃上述权利。")
 
-    evidence = tuple((f"{ref.kind.label}", ref.sha256) for ref in finding.reading.images)
+    evidence = tuple(
+        (f"{i}. {ref.kind.label}", ref.sha256) for i, ref in enumerate(finding.reading.images, start=1)
+    )
+    facts = facts_text(finding, assessment, zone)
+    proposed = proposed_penalty_text(assessment)
+    body = (
+        f"经查，{facts}{you}的上述行为违反了{violated}，依据{penalty_basis}的规定，"
+        f"本机关拟对{you}作出如下行政处罚：{proposed}。"
+    )
     return Notice(
         title=NOTICE_TITLE,
         case_number=case.case_number,
         authority=authority,
         addressee=party.addressee(case.vehicle),
-        facts=facts_text(finding, assessment, zone),
+        facts=facts,
         violated=violated,
         penalty_basis=penalty_basis,
-        proposed_penalty=proposed_penalty_text(assessment),
+        proposed_penalty=proposed,
+        body=body,
         slip=slip_rows(finding, assessment, zone),
         evidence=evidence,
         rights=tuple(rights),
         hearing_applies=hearing,
         issued_on=issued_at.astimezone(zone).date(),
+        contact=terms.contact,
     )

@@ -17,9 +17,22 @@ from zhifa.domain.documents import Document
 from zhifa.domain.enterprises import Enterprise
 from zhifa.domain.jurisdictions import DivisionCode, Jurisdiction
 from zhifa.domain.notices import Notice
+from zhifa.domain.roads import Junction
 from zhifa.domain.sites import WeighingSite
 from zhifa.domain.vehicles import Vehicle, VehicleKey
 from zhifa.domain.weighings import Disposition, WeighingReading
+from zhifa.services.queries import (
+    AlertFilter,
+    AlertRow,
+    CaseFilter,
+    CaseRow,
+    Counts,
+    Page,
+    PageRequest,
+    SiteRow,
+    WeighingFilter,
+    WeighingRow,
+)
 
 
 class Clock(Protocol):
@@ -161,4 +174,33 @@ class EvidenceStore(Protocol):
 class NoticeRenderer(Protocol):
     def render(self, notice: Notice) -> bytes:
         """The notice laid out as a PDF."""
+        ...
+
+
+class ReadModel(Protocol):
+    """Lists and counters for pages and the API, filtered by jurisdiction subtree."""
+
+    def weighings(self, f: WeighingFilter, page: PageRequest) -> Page[WeighingRow]: ...
+    def alerts(self, f: AlertFilter, page: PageRequest) -> Page[AlertRow]: ...
+    def cases(self, f: CaseFilter, page: PageRequest) -> Page[CaseRow]: ...
+    def sites(self, under: DivisionCode | None = None) -> list[SiteRow]: ...
+    def counts(self, under: DivisionCode | None = None, since: datetime | None = None) -> Counts: ...
+
+
+class ReferenceData(Protocol):
+    """Reference geography of a province: jurisdictions with boundaries, expressway junctions."""
+
+    def jurisdictions(self, province_code: str) -> list[tuple[Jurisdiction, str]]:
+        """Province, cities, counties (parents first), each with its GeoJSON boundary."""
+        ...
+
+    def junctions(self, province_code: str) -> list[Junction]: ...
+    def locate(self, province_code: str, lon: float, lat: float) -> DivisionCode | None:
+        """The county whose boundary covers the WGS-84 point, if any."""
+        ...
+
+    def site_junctions(
+        self, province_code: str, per_city: int = 1, seed: int = 0
+    ) -> list[tuple[Junction, DivisionCode]]:
+        """Named junctions, ``per_city`` in every city, to host weighing sites."""
         ...

@@ -1,0 +1,253 @@
+"""Tables of the operational store (SQLAlchemy 2 typed mappings).
+
+Rows are mapped to domain objects explicitly by the repositories; these classes only describe
+storage. Every migration must run on SQLite and PostgreSQL, so types stay portable: times are
+UTC-aware via ``UtcDateTime``, JSON is JSON (JSONB on PostgreSQL), geometry is GeoJSON text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC; SQLite keeps no zone, so it is restored on the way out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: pass an aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime,
+        dict[str, Any]: JsonType,
+        list[Any]: JsonType,
+    }
+
+
+class JurisdictionRow(Base):
+    __tablename__ = "jurisdictions"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("jurisdictions.code"), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    authority: Mapped[str] = mapped_column(String(128))
+    label_lon: Mapped[float | None]
+    label_lat: Mapped[float | None]
+    boundary_geojson: Mapped[str | None] = mapped_column(Text)
+
+
+class EnterpriseRow(Base):
+    __tablename__ = "enterprises"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    division_code: Mapped[str | None] = mapped_column(String(6))
+    address: Mapped[str] = mapped_column(String(256), default="")
+
+
+class VehicleRow(Base):
+    __tablename__ = "vehicles"
+    __table_args__ = (UniqueConstraint("plate", "plate_colour", name="uq_vehicles_plate_colour"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    plate_colour: Mapped[int] = mapped_column(SmallInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    axles: Mapped[int] = mapped_column(SmallInteger)
+    enterprise_id: Mapped[str | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    owner_name: Mapped[str] = mapped_column(String(128), default="")
+    licensed_gross_kg: Mapped[int | None] = mapped_column(Integer)
+    single_drive_axle: Mapped[bool] = mapped_column(Boolean, default=False)
+    single_tyre_axles: Mapped[int] = mapped_column(SmallInteger, default=0)
+    gb1589_exempt: Mapped[bool] = mapped_column(Boolean, default=False)
+    transport_certificate: Mapped[str] = mapped_column(String(32), default="")
+    home_division: Mapped[str | None] = mapped_column(String(6))
+
+
+class SiteRow(Base):
+    __tablename__ = "weighing_sites"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    lon: Mapped[float]
+    lat: Mapped[float]
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdictions.code"), index=True)
+    road: Mapped[str] = mapped_column(String(64), default="")
+    accuracy_class: Mapped[Decimal] = mapped_column(Numeric(4, 1))
+    tolerance_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    device_serial: Mapped[str] = mapped_column(String(64), default="")
+    verification_certificate: Mapped[str] = mapped_column(String(64), default="")
+    verified_on: Mapped[date | None] = mapped_column(Date)
+    verification_valid_until: Mapped[date | None] = mapped_column(Date)
+    enforcement_approved_on: Mapped[date | None] = mapped_column(Date)
+
+
+class WeighingRow(Base):
+    __tablename__ = "weighings"
+    __table_args__ = (
+        Index("ix_weighings_site_time", "site_id", "measured_at"),
+        Index("ix_weighings_vehicle", "plate", "plate_colour"),
+    )
+
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("weighing_sites.id"))
+    jurisdiction_code: Mapped[str] = mapped_column(String(6), index=True)
+    measured_at: Mapped[datetime] = mapped_column(index=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    plate_colour: Mapped[int] = mapped_column(SmallInteger)
+    axles: Mapped[int] = mapped_column(SmallInteger)
+    gross_kg: Mapped[int] = mapped_column(Integer)
+    axle_loads_kg: Mapped[list[Any] | None]
+    height_mm: Mapped[int | None] = mapped_column(Integer)
+    width_mm: Mapped[int | None] = mapped_column(Integer)
+    length_mm: Mapped[int | None] = mapped_column(Integer)
+    speed_kmh: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
+    lane: Mapped[int | None] = mapped_column(SmallInteger)
+    direction: Mapped[str | None] = mapped_column(String(32))
+    vehicle_kind: Mapped[str | None] = mapped_column(String(32))
+    images: Mapped[list[Any]]
+    digest: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime]
+    disposition: Mapped[str] = mapped_column(String(32), index=True)
+    disposition_reason: Mapped[str] = mapped_column(Text, default="")
+    assessment: Mapped[dict[str, Any] | None]
+    alert_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_vehicle", "plate", "plate_colour"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64))
+    rule_version: Mapped[int] = mapped_column(Integer)
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    plate_colour: Mapped[int] = mapped_column(SmallInteger)
+    site_id: Mapped[str] = mapped_column(ForeignKey("weighing_sites.id"))
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdictions.code"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    weighing_record_id: Mapped[str] = mapped_column(ForeignKey("weighings.record_id"), unique=True)
+    summary: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]]
+    basis: Mapped[list[Any]]
+    no_case_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_vehicle", "plate", "plate_colour"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_number: Mapped[str | None] = mapped_column(String(64), unique=True)
+    procedure: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdictions.code"), index=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    plate_colour: Mapped[int] = mapped_column(SmallInteger)
+    party_kind: Mapped[str] = mapped_column(String(16))
+    party_name: Mapped[str] = mapped_column(String(128), default="")
+    party_enterprise_id: Mapped[str | None] = mapped_column(ForeignKey("enterprises.id"))
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), unique=True)
+    weighing_record_id: Mapped[str] = mapped_column(ForeignKey("weighings.record_id"))
+    opened_at: Mapped[datetime] = mapped_column(index=True)
+    facts: Mapped[str] = mapped_column(Text)
+    proposed_penalty: Mapped[dict[str, Any]]
+    basis: Mapped[list[Any]]
+    filed_at: Mapped[datetime | None]
+    reviewer_name: Mapped[str | None] = mapped_column(String(64))
+    reviewer_credential: Mapped[str | None] = mapped_column(String(32))
+    reviewed_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    notice_document_id: Mapped[str | None] = mapped_column(String(36))
+    notice_issued_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class CaseRecordRow(Base):
+    """The case's history (案件流转记录), append-only."""
+
+    __tablename__ = "case_records"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(128))
+    event: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]]
+
+
+class DocumentRow(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    case_number: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class NumberSequenceRow(Base):
+    """Gap-free counters, one per case-number series (e.g. 皖交执罚〔2026〕{seq}号)."""
+
+    __tablename__ = "number_sequences"
+
+    series: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)

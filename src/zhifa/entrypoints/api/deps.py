@@ -1,0 +1,52 @@
+"""Annotated dependencies, so routes stay one screen long."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from zhifa.bootstrap import App
+from zhifa.domain.jurisdictions import DivisionCode
+from zhifa.services.queries import MAX_PAGE_SIZE, PageRequest
+
+
+def get_app(request: Request) -> App:
+    app: App = request.app.state.zhifa
+    return app
+
+
+AppDep = Annotated[App, Depends(get_app)]
+
+
+def page_request(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
+) -> PageRequest:
+    return PageRequest(limit, offset)
+
+
+PageDep = Annotated[PageRequest, Depends(page_request)]
+
+
+def jurisdiction_scope(
+    jurisdiction: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[1-9][0-9]{5}$",
+            description="GB/T 2260 code: only this jurisdiction and those beneath it",
+        ),
+    ] = None,
+) -> DivisionCode | None:
+    return DivisionCode.parse(jurisdiction) if jurisdiction else None
+
+
+ScopeDep = Annotated[DivisionCode | None, Depends(jurisdiction_scope)]
+
+
+def aware(value: datetime | None, app: App) -> datetime | None:
+    """A time filter without an offset is read in the display zone (Asia/Shanghai)."""
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=app.policy.zone)

@@ -1,0 +1,83 @@
+"""Uniform error bodies: RFC 9457 problem details (application/problem+json)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from zhifa.domain.errors import DomainError
+from zhifa.services.cases import CaseNotFound
+from zhifa.services.ports import ConcurrentUpdate, DuplicateKey
+from zhifa.services.weighings import BatchTooLarge
+
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://zhifa.example/problems/"  # stable identifiers, documented in docs/api.md
+
+
+class NotFound(LookupError):
+    pass
+
+
+def problem(status: int, kind: str, detail: str, instance: str = "", **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + kind,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _respond(request: Request, status: int, kind: str, detail: str, **extra: Any) -> Response:
+    # Pages get a page; the API and anything asking for JSON gets problem+json.
+    html_error = getattr(request.app.state, "html_error", None)
+    if html_error is not None and not request.url.path.startswith("/api/"):
+        response: Response = html_error(request, status, detail)
+        return response
+    return problem(status, kind, detail, request.url.path, **extra)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return _respond(request, 422, "rule-violated", str(exc))
+
+    @app.exception_handler(CaseNotFound)
+    async def _case_missing(request: Request, exc: CaseNotFound) -> Response:
+        return _respond(request, 404, "not-found", str(exc))
+
+    @app.exception_handler(NotFound)
+    async def _missing(request: Request, exc: NotFound) -> Response:
+        return _respond(request, 404, "not-found", str(exc))
+
+    @app.exception_handler(DuplicateKey)
+    async def _duplicate(request: Request, exc: DuplicateKey) -> Response:
+        return _respond(request, 409, "duplicate", str(exc))
+
+    @app.exception_handler(ConcurrentUpdate)
+    async def _concurrent(request: Request, exc: ConcurrentUpdate) -> Response:
+        return _respond(request, 409, "concurrent-update", str(exc))
+
+    @app.exception_handler(BatchTooLarge)
+    async def _too_large(request: Request, exc: BatchTooLarge) -> Response:
+        return _respond(request, 413, "batch-too-large", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "reason": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return _respond(request, 422, "invalid-request", "the request does not match the API", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return _respond(request, exc.status_code, "http", str(exc.detail))

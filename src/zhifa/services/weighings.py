@@ -1,0 +1,246 @@
+"""Use case: a weighing site sends a batch of weighings.
+
+Each record is validated on its own; valid ones are stored and assessed at once, invalid ones are
+returned with their reasons, and nothing is dropped silently. A record id seen before is a
+duplicate when its content is the same (the batch was re-sent) and a conflict when it is not.
+
+Assessment of a stored weighing follows the chain of ARCHITECTURE.md: over-limit after tolerance
+→ an alert with its evidence → for an admissible device, an offsite case draft (待审核) for the
+site's jurisdiction. The whole batch is one transaction: a storage failure stores nothing and the
+sender retries, which the idempotency above makes safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from zhifa.domain.alerts import (
+    AlertStatus,
+    OverlimitFinding,
+    SiteSnapshot,
+    raise_overlimit_alert,
+    vehicle_profile,
+)
+from zhifa.domain.cases import CaseRecordEntry, Party, PartyKind, open_offsite_case
+from zhifa.domain.notices import facts_text
+from zhifa.domain.overlimit import assessment_to_dict
+from zhifa.domain.sites import WeighingSite, admissibility
+from zhifa.domain.weighings import (
+    Disposition,
+    FieldError,
+    InvalidRecord,
+    WeighingReading,
+    parse_weighing,
+)
+from zhifa.services.policy import Policy
+from zhifa.services.ports import Clock, IdGenerator, StoredWeighing, UnitOfWork, UnitOfWorkFactory
+
+SYSTEM_ACTOR = "system"
+
+
+class RecordStatus(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    index: int
+    record_id: str | None
+    status: RecordStatus
+    errors: tuple[FieldError, ...] = ()
+    disposition: Disposition | None = None
+    reason: str = ""
+    alert_id: str | None = None
+    case_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    results: tuple[RecordResult, ...]
+
+    def count(self, status: RecordStatus) -> int:
+        return sum(1 for r in self.results if r.status is status)
+
+
+class BatchTooLarge(ValueError):
+    pass
+
+
+@dataclass
+class WeighingDeps:
+    uow: UnitOfWorkFactory
+    clock: Clock
+    ids: IdGenerator
+    policy: Policy = field(default_factory=Policy)
+
+
+def _record_id_of(raw: object) -> str | None:
+    if isinstance(raw, dict):
+        rid = raw.get("record_id")
+        return rid if isinstance(rid, str) else None
+    return None
+
+
+def ingest_weighings(deps: WeighingDeps, records: list[Any]) -> BatchResult:
+    """Validate, store and assess a batch; one result per record, in order."""
+    if len(records) > deps.policy.max_batch_records:
+        raise BatchTooLarge(
+            f"a batch may carry at most {deps.policy.max_batch_records} records, got {len(records)}"
+        )
+    now = deps.clock.now()
+    parsed: list[tuple[int, WeighingReading]] = []
+    results: dict[int, RecordResult] = {}
+    for index, raw in enumerate(records):
+        try:
+            reading = parse_weighing(
+                raw, now, clock_skew=deps.policy.clock_skew, nev_marks=deps.policy.nev_marks
+            )
+        except InvalidRecord as exc:
+            results[index] = RecordResult(index, _record_id_of(raw), RecordStatus.REJECTED, exc.errors)
+            continue
+        parsed.append((index, reading))
+
+    with deps.uow() as uow:
+        stored = uow.weighings.digests([r.record_id for _, r in parsed])
+        sites: dict[str, WeighingSite | None] = {}
+        for index, reading in parsed:
+            digest = reading.content_digest()
+            if reading.record_id in stored:
+                if stored[reading.record_id] == digest:
+                    results[index] = RecordResult(index, reading.record_id, RecordStatus.DUPLICATE)
+                else:
+                    results[index] = RecordResult(
+                        index,
+                        reading.record_id,
+                        RecordStatus.REJECTED,
+                        (FieldError("record_id", "already used by a record with different content"),),
+                    )
+                continue
+            if reading.site_id not in sites:
+                sites[reading.site_id] = uow.sites.get(reading.site_id)
+            site = sites[reading.site_id]
+            if site is None:
+                results[index] = RecordResult(
+                    index,
+                    reading.record_id,
+                    RecordStatus.REJECTED,
+                    (FieldError("site_id", f"unknown weighing site {reading.site_id!r}"),),
+                )
+                continue
+            results[index] = _store_and_assess(deps, uow, index, reading, site, digest)
+            stored[reading.record_id] = digest
+        uow.commit()
+    return BatchResult(tuple(results[i] for i in range(len(records))))
+
+
+def _party_of(uow: UnitOfWork, reading: WeighingReading) -> Party:
+    vehicle = uow.vehicles.get_by_key(reading.vehicle)
+    if vehicle is not None and vehicle.enterprise_id:
+        enterprise = uow.enterprises.get(vehicle.enterprise_id)
+        if enterprise is not None:
+            return Party(PartyKind.ORGANISATION, enterprise.name, enterprise.id)
+    if vehicle is not None and vehicle.owner_name:
+        return Party(PartyKind.INDIVIDUAL, vehicle.owner_name)
+    # Not yet identified: the notice addresses the vehicle's owner, and the lower (individual)
+    # hearing threshold applies in the party's favour.
+    return Party(PartyKind.INDIVIDUAL, "")
+
+
+def _store_and_assess(
+    deps: WeighingDeps,
+    uow: UnitOfWork,
+    index: int,
+    reading: WeighingReading,
+    site: WeighingSite,
+    digest: str,
+) -> RecordResult:
+    now = deps.clock.now()
+    policy = deps.policy
+    profile = vehicle_profile(reading, uow.vehicles.get_by_key(reading.vehicle))
+    finding = OverlimitFinding(
+        record_id=reading.record_id,
+        vehicle=reading.vehicle,
+        measured_at=reading.measured_at,
+        site=SiteSnapshot.of(site),
+        profile=profile,
+        tolerance=site.tolerance(policy.entrance_threshold_pct),
+        policy=policy.penalty,
+        reading=reading,
+    )
+    assessment = finding.assess()
+    assessment_json = assessment_to_dict(assessment)
+
+    def store(disposition: Disposition, reason: str = "", alert_id: str | None = None) -> None:
+        uow.weighings.add(
+            StoredWeighing(reading, digest, now, disposition, reason, assessment_json, alert_id)
+        )
+
+    if profile.configuration.gb1589_exempt:
+        reason = "；".join(assessment.notes)
+        store(Disposition.NOT_ASSESSED, reason)
+        return RecordResult(
+            index,
+            reading.record_id,
+            RecordStatus.ACCEPTED,
+            disposition=Disposition.NOT_ASSESSED,
+            reason=reason,
+        )
+    if not assessment.overlimit:
+        disposition = Disposition.WITHIN_TOLERANCE if assessment.within_tolerance else Disposition.COMPLIANT
+        store(disposition)
+        return RecordResult(index, reading.record_id, RecordStatus.ACCEPTED, disposition=disposition)
+
+    local_day = reading.measured_at.astimezone(policy.zone).date()
+    verdict = admissibility(site, local_day)
+    alert = raise_overlimit_alert(
+        alert_id=deps.ids.new_id(),
+        finding=finding,
+        assessment=assessment,
+        admissibility=verdict,
+        hearing_threshold_yuan=policy.hearing_threshold_individual_yuan,
+        now=now,
+    )
+    if not verdict.admissible:
+        store(Disposition.OVERLIMIT_INADMISSIBLE, alert.no_case_reason, alert.id)
+        uow.alerts.add(alert)
+        return RecordResult(
+            index,
+            reading.record_id,
+            RecordStatus.ACCEPTED,
+            disposition=Disposition.OVERLIMIT_INADMISSIBLE,
+            reason=alert.no_case_reason,
+            alert_id=alert.id,
+        )
+
+    store(Disposition.OVERLIMIT, alert_id=alert.id)
+    uow.alerts.add(alert)
+    case = open_offsite_case(
+        case_id=deps.ids.new_id(),
+        alert_id=alert.id,
+        weighing_record_id=reading.record_id,
+        jurisdiction=site.jurisdiction,
+        vehicle=reading.vehicle,
+        party=_party_of(uow, reading),
+        facts=facts_text(finding, assessment, policy.zone),
+        proposed_penalty=assessment_json["penalty"],
+        basis=alert.basis,
+        now=now,
+    )
+    uow.cases.add(case)
+    uow.alerts.set_status(alert.id, AlertStatus.CASE_OPENED)
+    uow.cases.record(
+        case.id,
+        CaseRecordEntry(now, SYSTEM_ACTOR, "opened", {"alert_id": alert.id, "record_id": reading.record_id}),
+    )
+    return RecordResult(
+        index,
+        reading.record_id,
+        RecordStatus.ACCEPTED,
+        disposition=Disposition.OVERLIMIT,
+        alert_id=alert.id,
+        case_id=case.id,
+    )

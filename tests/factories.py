@@ -1,0 +1,107 @@
+"""Builders of realistic test data: Anhui jurisdictions, weighing sites, weighing records."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from zhifa.bootstrap import App, bootstrap
+from zhifa.config import Settings
+from zhifa.domain.sites import SiteKind
+from zhifa.services import registers
+from zhifa.services.ports import Clock
+
+# Real Anhui counties (GB/T 2260) used across tests.
+YAOHAI = "340102"  # 合肥市瑶海区
+SHUSHAN = "340104"  # 合肥市蜀山区
+JINGHU = "340202"  # 芜湖市镜湖区
+IMAGE_KINDS = ("front", "side", "rear", "panorama", "plate")
+
+
+def make_app(url: str, data_dir: Path, clock: Clock, **settings: Any) -> App:
+    """A platform on ``url`` with its schema migrated and Anhui loaded."""
+    app = bootstrap(Settings(data_dir=data_dir, database_url=url, **settings), clock=clock)
+    app.upgrade_database()
+    registers.load_reference_province(app.uow, app.reference, "340000")
+    return app
+
+
+def add_site(
+    app: App,
+    site_id: str = "WIM-340102-01",
+    *,
+    county: str = YAOHAI,
+    kind: SiteKind = SiteKind.WEIGH_IN_MOTION,
+    accuracy_class: Decimal = Decimal(5),
+    verified_on: date | None = date(2026, 3, 1),
+    valid_until: date | None = date(2027, 2, 28),
+    approved_on: date | None = date(2026, 3, 15),
+    name: str = "合肥东不停车检测点",
+) -> str:
+    registers.save_site(
+        app.uow,
+        registers.SiteInput(
+            id=site_id,
+            name=name,
+            kind=kind,
+            lon=117.35,
+            lat=31.87,
+            jurisdiction=county,
+            accuracy_class=accuracy_class,
+            device_serial=f"DEV-{site_id}",
+            verification_certificate=f"皖计检〔2026〕{site_id[-2:]}号",
+            verified_on=verified_on,
+            verification_valid_until=valid_until,
+            enforcement_approved_on=approved_on,
+            road="G40 沪陕高速",
+        ).to_site(),
+    )
+    return site_id
+
+
+def images(record_id: str, kinds: tuple[str, ...] = IMAGE_KINDS) -> list[dict[str, str]]:
+    return [
+        {
+            "kind": kind,
+            "uri": f"https://wim.example/{record_id}/{kind}.jpg",
+            "sha256": hashlib.sha256(f"{record_id}/{kind}".encode()).hexdigest(),
+        }
+        for kind in kinds
+    ]
+
+
+def weighing(
+    record_id: str,
+    *,
+    site_id: str = "WIM-340102-01",
+    at: datetime,
+    plate: str = "皖A12345",
+    colour: int = 2,
+    axles: int = 6,
+    gross_kg: int = 49_000,
+    with_images: bool = True,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A weighing record as a site would send it (JSON-ready)."""
+    record: dict[str, Any] = {
+        "record_id": record_id,
+        "site_id": site_id,
+        "measured_at": at.isoformat(),
+        "plate": plate,
+        "plate_colour": colour,
+        "axles": axles,
+        "gross_kg": gross_kg,
+        "lane": 2,
+        "speed_kmh": 62.5,
+    }
+    if with_images:
+        record["images"] = images(record_id)
+    record.update(extra)
+    return record
+
+
+def minutes_before(clock: Clock, minutes: int) -> datetime:
+    return clock.now() - timedelta(minutes=minutes)
