@@ -50,7 +50,6 @@ def policy_from(settings: Settings) -> Policy:
         clock_skew=timedelta(seconds=settings.clock_skew_seconds),
         zone=ZoneInfo(settings.display_timezone),
         public_portal_url=settings.public_portal_url,
-        authority_templates=settings.authority_templates,
         max_batch_records=settings.max_batch_records,
     )
 

@@ -56,6 +56,10 @@ class CaseEvent(StrEnum):
     REJECT = "reject"
     ISSUE_NOTICE = "issue_notice"
 
+    @property
+    def label(self) -> str:
+        return {"approve": "审核立案", "reject": "不予立案", "issue_notice": "制发违法行为通知书"}[self.value]
+
 
 TRANSITIONS: dict[tuple[CaseStatus, CaseEvent], CaseStatus] = {
     (CaseStatus.PENDING_REVIEW, CaseEvent.APPROVE): CaseStatus.FILED,
@@ -141,7 +145,7 @@ def _move(case: Case, event: CaseEvent) -> CaseStatus:
         return TRANSITIONS[(case.status, event)]
     except KeyError:
         raise CaseRuleViolation(
-            f"case {case.case_number or case.id} is {case.status.label}; cannot {event.value}"
+            f"案件{case.case_number or case.id}当前为“{case.status.label}”，不能{event.label}"
         ) from None
 
 

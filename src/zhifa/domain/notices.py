@@ -107,7 +107,11 @@ def facts_text(finding: OverlimitFinding, assessment: Assessment, zone: tzinfo) 
     """The statement of facts, in the words a 违法行为通知书 uses."""
     reading = finding.reading
     site = finding.site
-    kind = finding.profile.kind.label if finding.profile.kind else "货车"
+    # On the road a tractor with its trailer is an 汽车列车, whatever the register calls the unit.
+    if finding.profile.configuration.combination:
+        kind = "汽车列车"
+    else:
+        kind = finding.profile.kind.label if finding.profile.kind else "货车"
     plate = f"{finding.vehicle.plate}（{finding.vehicle.colour.label}）"
     text = (
         f"{_local(reading.measured_at, zone)}，号牌为{plate}的{reading.axles}轴{kind}"
@@ -202,8 +206,10 @@ def build_overlimit_notice(
         individual_yuan=terms.hearing_threshold_individual_yuan,
         organisation_yuan=terms.hearing_threshold_organisation_yuan,
     )
-    # 公路安全保护条例 第三十三条 forbids driving over the limits; 超限规定 第三条 says which.
-    violated = "、".join(str(c) for c in (ROAD_RULE, *assessment.basis)) + "的规定"
+    # 公路安全保护条例 第三十三条 forbids driving over the limits; 超限规定 第三条 says which. A basis
+    # without an article (the 105 % entrance telegram) is a benefit to the party, not a rule broken.
+    broken = [c for c in assessment.basis if c.article is not None]
+    violated = "、".join(str(c) for c in (ROAD_RULE, *broken)) + "的规定"
     penalty_articles = [PENALTY_LAW, *assessment.penalty.basis]
     penalty_basis = "、".join(str(c) for c in penalty_articles)
     you = "你（单位）"

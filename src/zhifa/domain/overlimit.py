@@ -163,6 +163,8 @@ class Tolerance:
     threshold_pct: Decimal = Decimal(100)
 
     def __post_init__(self) -> None:
+        if not (self.deduct_pct.is_finite() and self.threshold_pct.is_finite()):
+            raise OverlimitInputError("tolerance and threshold must be finite percentages")
         if not Decimal(0) <= self.deduct_pct < Decimal(100):
             raise OverlimitInputError(f"tolerance must be in [0, 100) %, got {self.deduct_pct}")
         if not Decimal(100) <= self.threshold_pct <= Decimal(200):

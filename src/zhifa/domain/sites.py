@@ -66,6 +66,11 @@ class WeighingSite:
         if self.accuracy_class not in ACCURACY_CLASSES:
             classes = ", ".join(str(c) for c in ACCURACY_CLASSES)
             raise InvalidSite(f"site {self.id}: accuracy class must be one of {classes}")
+        if self.tolerance_pct is not None:
+            try:
+                Tolerance(deduct_pct=self.tolerance_pct)
+            except DomainError as exc:
+                raise InvalidSite(f"site {self.id}: {exc}") from None
         if (
             self.verified_on is not None
             and self.verification_valid_until is not None

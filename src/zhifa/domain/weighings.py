@@ -19,7 +19,14 @@ from typing import Any
 
 from zhifa.domain.errors import DomainError
 from zhifa.domain.overlimit import MAX_AXLES, MIN_AXLES, Measurement
-from zhifa.domain.vehicles import NEV_MARKS, InvalidPlate, VehicleKey, VehicleKind
+from zhifa.domain.vehicles import (
+    NEV_MARKS,
+    InvalidPlate,
+    VehicleKey,
+    VehicleKind,
+    parse_plate_colour,
+    validate_plate,
+)
 
 MAX_RECORD_ID_LENGTH = 64
 # No weighing device in service weighs more; a larger value is a unit or sensor error.
@@ -176,7 +183,12 @@ def _metres_to_mm(raw: Any, field: str, high: Decimal, c: _Collector) -> int | N
     value = _decimal(raw, field, high, c, positive=True)
     if value is None:
         return None
-    return int((value * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    mm = int((value * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if mm < 1:
+        # Below half a millimetre nothing was measured; storing 0 mm would break assessment later.
+        c.fail(field, f"must be at least 0.0005 m (half a millimetre), got {raw!r}")
+        return None
+    return mm
 
 
 def _measured_at(raw: Any, now: datetime, skew: timedelta, c: _Collector) -> datetime | None:
@@ -224,7 +236,7 @@ def _images(raw: Any, c: _Collector) -> tuple[EvidenceRef, ...]:
             c.fail(f"{where}.uri", f"must be a non-empty string of at most {MAX_URI_LENGTH} characters")
             continue
         digest = item.get("sha256")
-        if not isinstance(digest, str) or not _SHA256.match(digest.lower()):
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest.lower()):
             c.fail(f"{where}.sha256", "must be 64 hexadecimal characters (SHA-256 of the file)")
             continue
         refs.append(EvidenceRef(kind, uri.strip(), digest.lower()))
@@ -253,7 +265,7 @@ def parse_weighing(
     if record_id is not None and (
         not isinstance(record_id, str)
         or len(record_id) > MAX_RECORD_ID_LENGTH
-        or not _RECORD_ID.match(record_id)
+        or not _RECORD_ID.fullmatch(record_id)
     ):
         c.fail("record_id", f"must be 1-{MAX_RECORD_ID_LENGTH} letters, digits or _.:- ")
     site_id = raw.get("site_id")
@@ -264,15 +276,22 @@ def parse_weighing(
     if raw.get("measured_at") is not None:
         measured_at = _measured_at(raw["measured_at"], now, clock_skew, c)
 
-    vehicle = None
-    if raw.get("plate") is not None and raw.get("plate_colour") is not None:
+    # Plate and colour are checked each on its own, so both mistakes are reported at once.
+    plate = colour = None
+    if raw.get("plate") is not None:
         if not isinstance(raw["plate"], str):
             c.fail("plate", "must be a string")
         else:
             try:
-                vehicle = VehicleKey.parse(raw["plate"], raw["plate_colour"], nev_marks)
+                plate = validate_plate(raw["plate"], nev_marks)
             except InvalidPlate as exc:
-                c.fail("plate_colour" if "colour" in str(exc) else "plate", str(exc))
+                c.fail("plate", str(exc))
+    if raw.get("plate_colour") is not None:
+        try:
+            colour = parse_plate_colour(raw["plate_colour"])
+        except InvalidPlate as exc:
+            c.fail("plate_colour", str(exc))
+    vehicle = VehicleKey(plate, colour) if plate is not None and colour is not None else None
 
     axles = _integer(raw["axles"], "axles", MIN_AXLES, MAX_AXLES, c) if raw.get("axles") is not None else None
     gross = (

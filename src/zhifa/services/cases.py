@@ -60,7 +60,7 @@ class CaseFile:
 def _load(uow: UnitOfWork, case_id: str) -> tuple[Case, Alert, StoredWeighing]:
     case = uow.cases.get(case_id)
     if case is None:
-        raise CaseNotFound(f"no case {case_id}")
+        raise CaseNotFound(f"案件不存在：{case_id}")
     alert = uow.alerts.get(case.alert_id)
     weighing = uow.weighings.get(case.weighing_record_id)
     if alert is None or weighing is None:  # foreign keys make this impossible; say so if not
@@ -185,9 +185,9 @@ def notice_pdf(deps: CaseDeps, case_id: str) -> tuple[Document, bytes]:
     with deps.uow() as uow:
         case = uow.cases.get(case_id)
         if case is None:
-            raise CaseNotFound(f"no case {case_id}")
+            raise CaseNotFound(f"案件不存在：{case_id}")
         if case.notice_document_id is None:
-            raise CaseNotFound(f"case {case.case_number or case_id} has no notice yet")
+            raise CaseNotFound(f"案件{case.case_number or case_id}尚未制发违法行为通知书")
         document = uow.documents.get(case.notice_document_id)
     if document is None:
         raise CaseNotFound(f"notice of case {case_id} is missing")

@@ -8,7 +8,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from zhifa.domain.cases import DEFAULT_CASE_NUMBER_TEMPLATE, DEFAULT_REQUIRED_IMAGES, CaseNumberFormat
-from zhifa.domain.jurisdictions import DEFAULT_AUTHORITY_TEMPLATES, Level
 from zhifa.domain.notices import NoticeTerms
 from zhifa.domain.overlimit import EXPRESSWAY_ENTRANCE_THRESHOLD_PCT, PartTonne, PenaltyPolicy
 from zhifa.domain.vehicles import NEV_MARKS
@@ -30,7 +29,6 @@ class Policy:
     clock_skew: timedelta = timedelta(minutes=5)
     zone: tzinfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     public_portal_url: str = ""
-    authority_templates: dict[Level, str] = field(default_factory=lambda: dict(DEFAULT_AUTHORITY_TEMPLATES))
     max_batch_records: int = 1_000
 
     @property

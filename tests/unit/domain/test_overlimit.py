@@ -629,6 +629,16 @@ def test_excess_pct_is_zero_when_not_over() -> None:
             id="threshold-high",
         ),
         pytest.param(
+            lambda: Tolerance(Decimal("NaN")),
+            "tolerance and threshold must be finite percentages",
+            id="tolerance-nan",
+        ),
+        pytest.param(
+            lambda: Tolerance(threshold_pct=Decimal("Infinity")),
+            "tolerance and threshold must be finite percentages",
+            id="threshold-infinite",
+        ),
+        pytest.param(
             lambda: Tolerance(threshold_pct=Decimal("105.001")),
             r"decision threshold may have at most two decimals, got 105\.001",
             id="threshold-3-decimals",

@@ -203,9 +203,15 @@ def assess_batch(
     _refuse(
         (single_tyre < 0) | (single_tyre >= axles_), "single-tyre (non-drive) axles must be below the axles"
     )
-    _refuse((licensed < 0) | (licensed > _MAX_MASS_KG), "licensed gross mass must be positive (0 for none)")
-    _refuse((axle_sum < 0) | (axle_sum > _MAX_MASS_KG), "axle load sum must be positive (0 for none)")
-    _refuse((gross <= 0) | (gross > _MAX_MASS_KG), "gross mass must be positive")
+    _refuse(
+        (licensed < 0) | (licensed > _MAX_MASS_KG),
+        "licensed gross mass must be positive (0 for none) and below 10^12 kg",
+    )
+    _refuse(
+        (axle_sum < 0) | (axle_sum > _MAX_MASS_KG),
+        "axle load sum must be positive (0 for none) and below 10^12 kg",
+    )
+    _refuse((gross <= 0) | (gross > _MAX_MASS_KG), "gross mass must be positive and below 10^12 kg")
     _refuse((height < 0) | (width < 0) | (length < 0), "dimensions must be positive (0 for not measured)")
     _refuse((deduct < 0) | (deduct >= _BP), "tolerance must be in [0, 100) %")
     _refuse(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zhifa.entrypoints.cli import overlimit
+from zhifa.entrypoints.cli import demo, overlimit, platform
 
 app = typer.Typer(
     name="zhifa",
@@ -14,6 +14,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(overlimit.app, name="overlimit")
+app.add_typer(platform.db_app, name="db")
+app.add_typer(platform.reference_app, name="reference")
+app.command("serve")(platform.serve)
+app.command("demo")(demo.demo)
+app.command("openapi")(platform.openapi)
 
 
 def main() -> None:

@@ -1,0 +1,180 @@
+"""``zhifa demo``: the Anhui reference province with simulated weighings, in the browser.
+
+Seeds what a province would have registered (weighing sites at real expressway junctions, two of
+them with lapsed metrological verification, synthetic transport enterprises and trucks), starts
+the platform, and feeds it weighings over HTTP as the sites would.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import threading
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from zhifa.bootstrap import App
+from zhifa.domain.sites import SiteKind
+from zhifa.domain.vehicles import VehicleKind
+from zhifa.entrypoints.cli.platform import open_app, settings_with
+from zhifa.services import registers
+from zhifa.simulator.feed import HttpFeeder
+from zhifa.simulator.registers import SimVehicle, make_enterprises, make_vehicles
+from zhifa.simulator.weighings import SimSite, WeighingStream
+
+MARKER = ".zhifa-demo"
+LAPSED_SITES = (4, 10)  # positions (by city order) whose verification has lapsed
+ENTRANCE_SITE = 2  # an expressway-entrance weighing station (105 % rule)
+FIXED_SITE = 7  # a static 超限检测站
+
+
+def _prepare_dir(data_dir: Path, reset: bool) -> None:
+    if reset and data_dir.exists():
+        if not (data_dir / MARKER).exists():
+            raise typer.BadParameter(f"{data_dir} is not a demo data directory; refusing to delete it")
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / MARKER).write_text("created by zhifa demo; --reset may delete this directory\n")
+
+
+def seed_sites(app: App, province: str, today: date, seed: int) -> list[str]:
+    """One weighing site per city at a named junction of the real expressway network."""
+    with app.uow() as uow:
+        existing = [s.id for s in uow.sites.list()]
+    if existing:
+        return sorted(existing, key=lambda site_id: site_id.rsplit("-", 1)[1])  # placement order
+    ids = []
+    for i, (junction, county) in enumerate(app.reference.site_junctions(province, per_city=1, seed=seed)):
+        kind, accuracy = SiteKind.WEIGH_IN_MOTION, Decimal(5)
+        if i == ENTRANCE_SITE:
+            kind, accuracy = SiteKind.EXPRESSWAY_ENTRANCE, Decimal(1)
+        elif i == FIXED_SITE:
+            kind, accuracy = SiteKind.FIXED_STATION, Decimal("0.5")
+        # Verified within the last year (检定周期 one year), so the last sites fall due within
+        # 30 days and show as 即将到期; the lapsed ones expired weeks ago.
+        verified = today - timedelta(days=20 + 21 * i)
+        valid_until = verified + timedelta(days=364)
+        if i in LAPSED_SITES:
+            verified = today - timedelta(days=400)
+            valid_until = today - timedelta(days=20 + i)
+        site_id = f"{'WIM' if kind is SiteKind.WEIGH_IN_MOTION else 'WS'}-{county.code}-{i + 1:02d}"
+        suffix = {
+            SiteKind.WEIGH_IN_MOTION: "不停车检测点",
+            SiteKind.EXPRESSWAY_ENTRANCE: "入口称重检测点",
+            SiteKind.FIXED_STATION: "超限检测站",
+        }[kind]
+        registers.save_site(
+            app.uow,
+            registers.SiteInput(
+                id=site_id,
+                name=f"{junction.name}{suffix}（模拟）",
+                kind=kind,
+                lon=junction.lon,
+                lat=junction.lat,
+                jurisdiction=county.code,
+                accuracy_class=accuracy,
+                device_serial=f"SIM-{county.code}-{i + 1:02d}",
+                verification_certificate=f"模拟检定〔{verified.year}〕{100 + i}号",
+                verified_on=verified,
+                verification_valid_until=valid_until,
+                enforcement_approved_on=verified + timedelta(days=10),
+                road=f"{junction.name}互通" + (f"（出口{junction.ref}）" if junction.ref else ""),
+            ).to_site(),
+        )
+        ids.append(site_id)
+    return ids
+
+
+def seed_fleet(app: App, seed: int, vehicles: int) -> list[SimVehicle]:
+    """Synthetic enterprises and trucks; the same seed gives the same fleet, registered once."""
+    rng = random.Random(seed)  # noqa: S311 - synthetic data
+    enterprises = make_enterprises(rng, 24)
+    fleet = make_vehicles(rng, enterprises, vehicles)
+    with app.uow() as uow:
+        seeded = uow.enterprises.get_by_uscc(enterprises[0].uscc) is not None
+    if not seeded:
+        for e in enterprises:
+            registers.register_enterprise(app.uow, app.ids, uscc=e.uscc, name=e.name, division=e.division)
+        for v in fleet:
+            entry = v.register_entry() | {"kind": VehicleKind(v.kind)}
+            registers.register_vehicle(app.uow, app.ids, registers.VehicleInput(**entry))
+    return fleet
+
+
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its store")] = Path("var/demo"),
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    reset: Annotated[bool, typer.Option(help="Start from an empty store")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated registers and traffic")] = 7,
+    vehicles: Annotated[int, typer.Option(help="Registered trucks")] = 400,
+    interval: Annotated[float, typer.Option(help="Seconds between weighing batches")] = 2.0,
+    batch: Annotated[int, typer.Option(help="Weighings per batch")] = 6,
+) -> None:
+    """Run the platform on its embedded store with Anhui and a simulated weighing feed."""
+    import uvicorn
+
+    from zhifa.entrypoints.api import create_api
+
+    _prepare_dir(data_dir, reset)
+    settings = settings_with(data_dir, database_url="")
+    app = open_app(settings)
+    report = registers.load_reference_province(app.uow, app.reference, settings.province_code)
+    today = app.clock.now().astimezone(app.policy.zone).date()
+    site_ids = seed_sites(app, settings.province_code, today, seed)
+    fleet = seed_fleet(app, seed, vehicles)
+    stream = WeighingStream([SimSite(s) for s in site_ids], fleet, seed=seed + int(time.time()))
+
+    base = f"http://{host}:{port}"
+    typer.echo(
+        "\n".join(
+            [
+                "",
+                "zhifa demo — 智慧交通综合执法监管平台 · 安徽省参考数据 + 模拟称重",
+                f"  网页 Web:    {base}/",
+                f"  接口 API:    {base}/docs   (OpenAPI: {base}/openapi.json)",
+                "  登录 Login:  not yet — accounts, roles and login arrive with issue #3;",
+                "               every page is open in this demo build.",
+                f"  数据 Data:   {data_dir} (SQLite + evidence files); "
+                f"{report.added + report.already_present} jurisdictions, {len(site_ids)} weighing sites",
+                "  Alerts and cases appear within seconds; Ctrl+C stops.",
+                "",
+            ]
+        )
+    )
+
+    server = uvicorn.Server(uvicorn.Config(create_api(app), host=host, port=port, log_level="warning"))
+
+    def report_batch(result: dict[str, object]) -> None:
+        results = result.get("results")
+        rows = [r for r in results if isinstance(r, dict)] if isinstance(results, list) else []
+        over = sum(1 for r in rows if str(r.get("disposition") or "").startswith("overlimit"))
+        stamp = app.clock.now().astimezone(app.policy.zone).strftime("%H:%M:%S")
+        typer.echo(
+            f"[{stamp}] 称重 {len(rows)} 条：接受 {result.get('accepted')}，"
+            f"重复 {result.get('duplicates')}，拒绝 {result.get('rejected')}；超限 {over}"
+        )
+
+    feeder = HttpFeeder(
+        base, stream, app.clock.now, batch_size=batch, interval=interval, on_result=report_batch
+    )
+
+    def start_feeding() -> None:
+        while not server.started and not server.should_exit:
+            time.sleep(0.1)
+        if server.started:
+            feeder.run()
+
+    thread = threading.Thread(target=start_feeding, name="weighing-feed", daemon=True)
+    thread.start()
+    try:
+        server.run()
+    finally:
+        feeder.stop()
+        thread.join(timeout=5)
+        app.close()
