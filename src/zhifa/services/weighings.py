@@ -12,7 +12,7 @@ sender retries, which the idempotency above makes safe.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -174,25 +174,27 @@ def _store_and_assess(
     assessment = finding.assess()
     assessment_json = assessment_to_dict(assessment)
 
-    def store(disposition: Disposition, reason: str = "", alert_id: str | None = None) -> None:
+    def accept(
+        disposition: Disposition, reason: str = "", alert_id: str | None = None, case_id: str | None = None
+    ) -> RecordResult:
+        # The weighing row goes first: the alert and the case refer to it.
         uow.weighings.add(
             StoredWeighing(reading, digest, now, disposition, reason, assessment_json, alert_id)
         )
-
-    if profile.configuration.gb1589_exempt:
-        reason = "；".join(assessment.notes)
-        store(Disposition.NOT_ASSESSED, reason)
         return RecordResult(
             index,
             reading.record_id,
             RecordStatus.ACCEPTED,
-            disposition=Disposition.NOT_ASSESSED,
+            disposition=disposition,
             reason=reason,
+            alert_id=alert_id,
+            case_id=case_id,
         )
+
+    if profile.configuration.gb1589_exempt:
+        return accept(Disposition.NOT_ASSESSED, "；".join(assessment.notes))
     if not assessment.overlimit:
-        disposition = Disposition.WITHIN_TOLERANCE if assessment.within_tolerance else Disposition.COMPLIANT
-        store(disposition)
-        return RecordResult(index, reading.record_id, RecordStatus.ACCEPTED, disposition=disposition)
+        return accept(Disposition.WITHIN_TOLERANCE if assessment.within_tolerance else Disposition.COMPLIANT)
 
     local_day = reading.measured_at.astimezone(policy.zone).date()
     verdict = admissibility(site, local_day)
@@ -205,19 +207,10 @@ def _store_and_assess(
         now=now,
     )
     if not verdict.admissible:
-        store(Disposition.OVERLIMIT_INADMISSIBLE, alert.no_case_reason, alert.id)
+        result = accept(Disposition.OVERLIMIT_INADMISSIBLE, alert.no_case_reason, alert.id)
         uow.alerts.add(alert)
-        return RecordResult(
-            index,
-            reading.record_id,
-            RecordStatus.ACCEPTED,
-            disposition=Disposition.OVERLIMIT_INADMISSIBLE,
-            reason=alert.no_case_reason,
-            alert_id=alert.id,
-        )
+        return result
 
-    store(Disposition.OVERLIMIT, alert_id=alert.id)
-    uow.alerts.add(alert)
     case = open_offsite_case(
         case_id=deps.ids.new_id(),
         alert_id=alert.id,
@@ -230,17 +223,11 @@ def _store_and_assess(
         basis=alert.basis,
         now=now,
     )
+    result = accept(Disposition.OVERLIMIT, alert_id=alert.id, case_id=case.id)
+    uow.alerts.add(replace(alert, status=AlertStatus.CASE_OPENED))
     uow.cases.add(case)
-    uow.alerts.set_status(alert.id, AlertStatus.CASE_OPENED)
     uow.cases.record(
         case.id,
         CaseRecordEntry(now, SYSTEM_ACTOR, "opened", {"alert_id": alert.id, "record_id": reading.record_id}),
     )
-    return RecordResult(
-        index,
-        reading.record_id,
-        RecordStatus.ACCEPTED,
-        disposition=Disposition.OVERLIMIT,
-        alert_id=alert.id,
-        case_id=case.id,
-    )
+    return result

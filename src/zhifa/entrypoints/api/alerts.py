@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from zhifa.domain.alerts import AlertStatus, Severity
-from zhifa.entrypoints.api.deps import AppDep, PageDep, ScopeDep, aware
+from zhifa.entrypoints.api.deps import AppDep, PageDep, PageOut, ScopeDep, aware
 from zhifa.entrypoints.api.problems import NotFound
 from zhifa.services.queries import AlertFilter
 
@@ -35,14 +35,7 @@ class AlertOut(BaseModel):
     case_id: str | None
 
 
-class AlertPage(BaseModel):
-    items: list[AlertOut]
-    total: int
-    limit: int
-    offset: int
-
-
-@router.get("", response_model=AlertPage, summary="List alerts, newest first")
+@router.get("", response_model=PageOut[AlertOut], summary="List alerts, newest first")
 def list_alerts(
     app: AppDep,
     page: PageDep,
@@ -53,7 +46,7 @@ def list_alerts(
     site_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> AlertPage:
+) -> PageOut[AlertOut]:
     f = AlertFilter(
         under=scope,
         status=status.value if status else None,
@@ -64,12 +57,7 @@ def list_alerts(
         until=aware(until, app),
     )
     result = app.read_model.alerts(f, page)
-    return AlertPage(
-        items=[AlertOut.model_validate(r) for r in result.items],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return PageOut.of(AlertOut, result)
 
 
 class AlertDetail(BaseModel):

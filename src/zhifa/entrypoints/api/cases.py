@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from zhifa.domain.cases import Case, CaseStatus, Officer, Procedure
-from zhifa.entrypoints.api.deps import AppDep, PageDep, ScopeDep, aware
+from zhifa.entrypoints.api.deps import AppDep, PageDep, PageOut, ScopeDep, aware
 from zhifa.services import cases as case_service
 from zhifa.services.queries import CaseFilter
 
@@ -33,14 +33,7 @@ class CaseOut(BaseModel):
     reviewer_name: str | None
 
 
-class CasePage(BaseModel):
-    items: list[CaseOut]
-    total: int
-    limit: int
-    offset: int
-
-
-@router.get("", response_model=CasePage, summary="List cases, newest first")
+@router.get("", response_model=PageOut[CaseOut], summary="List cases, newest first")
 def list_cases(
     app: AppDep,
     page: PageDep,
@@ -50,7 +43,7 @@ def list_cases(
     case_number: Annotated[str | None, Query(description="Part of the case number (案号)")] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> CasePage:
+) -> PageOut[CaseOut]:
     f = CaseFilter(
         under=scope,
         status=status.value if status else None,
@@ -60,12 +53,7 @@ def list_cases(
         until=aware(until, app),
     )
     result = app.read_model.cases(f, page)
-    return CasePage(
-        items=[CaseOut.model_validate(r) for r in result.items],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return PageOut.of(CaseOut, result)
 
 
 class HistoryEntryOut(BaseModel):

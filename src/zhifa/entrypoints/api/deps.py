@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
+from pydantic import BaseModel
 
 from zhifa.bootstrap import App
 from zhifa.domain.jurisdictions import DivisionCode
-from zhifa.services.queries import MAX_PAGE_SIZE, PageRequest
+from zhifa.services.queries import MAX_PAGE_SIZE, Page, PageRequest
 
 
 def get_app(request: Request) -> App:
@@ -50,3 +51,24 @@ def aware(value: datetime | None, app: App) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo is not None else value.replace(tzinfo=app.policy.zone)
+
+
+ItemT = TypeVar("ItemT", bound=BaseModel)
+
+
+class PageOut(BaseModel, Generic[ItemT]):
+    """One page of a list, newest first, with the total the filters match."""
+
+    items: list[ItemT]
+    total: int
+    limit: int
+    offset: int
+
+    @classmethod
+    def of(cls, model: type[ItemT], page: Page[Any]) -> PageOut[ItemT]:
+        return PageOut[model](  # type: ignore[valid-type]
+            items=[model.model_validate(row) for row in page.items],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
+        )

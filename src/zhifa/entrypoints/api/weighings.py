@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from zhifa.domain.weighings import Disposition, ImageKind
-from zhifa.entrypoints.api.deps import AppDep, PageDep, ScopeDep, aware
+from zhifa.entrypoints.api.deps import AppDep, PageDep, PageOut, ScopeDep, aware
 from zhifa.entrypoints.api.problems import NotFound
 from zhifa.services.queries import WeighingFilter
 from zhifa.services.weighings import BatchResult, RecordStatus, ingest_weighings
@@ -138,14 +138,7 @@ class WeighingOut(BaseModel):
     alert_id: str | None
 
 
-class WeighingPage(BaseModel):
-    items: list[WeighingOut]
-    total: int
-    limit: int
-    offset: int
-
-
-@router.get("", response_model=WeighingPage, summary="List weighings, newest first")
+@router.get("", response_model=PageOut[WeighingOut], summary="List weighings, newest first")
 def list_weighings(
     app: AppDep,
     page: PageDep,
@@ -155,7 +148,7 @@ def list_weighings(
     disposition: Disposition | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> WeighingPage:
+) -> PageOut[WeighingOut]:
     f = WeighingFilter(
         under=scope,
         site_id=site_id,
@@ -165,12 +158,7 @@ def list_weighings(
         until=aware(until, app),
     )
     result = app.read_model.weighings(f, page)
-    return WeighingPage(
-        items=[WeighingOut.model_validate(row) for row in result.items],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return PageOut.of(WeighingOut, result)
 
 
 class WeighingDetail(BaseModel):
