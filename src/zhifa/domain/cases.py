@@ -99,7 +99,7 @@ class Officer:
     def __post_init__(self) -> None:
         if not self.name.strip() or not self.credential.strip():
             raise CaseRuleViolation(
-                "a review needs the officer's name and enforcement credential number (执法证号)"
+                "审核须填写执法人员姓名和执法证号（行政处罚法第四十二条：执法人员应当具有执法资格）"
             )
 
     def __str__(self) -> str:
@@ -218,7 +218,7 @@ def approve(
 def reject(case: Case, *, officer: Officer, reason: str, now: datetime) -> Case:
     status = _move(case, CaseEvent.REJECT)
     if not reason.strip():
-        raise CaseRuleViolation("declining to file a case needs a reason (不予立案理由)")
+        raise CaseRuleViolation("不予立案须写明理由")
     return replace(
         case,
         status=status,

@@ -11,7 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from zhifa.domain.alerts import Alert, AlertStatus
+from zhifa.domain.alerts import Alert
 from zhifa.domain.cases import Case, CaseRecordEntry
 from zhifa.domain.documents import Document
 from zhifa.domain.enterprises import Enterprise
@@ -105,7 +105,6 @@ class WeighingRepository(Protocol):
 class AlertRepository(Protocol):
     def add(self, alert: Alert) -> None: ...
     def get(self, alert_id: str) -> Alert | None: ...
-    def set_status(self, alert_id: str, status: AlertStatus) -> None: ...
 
 
 class CaseRepository(Protocol):

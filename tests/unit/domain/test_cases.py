@@ -202,7 +202,7 @@ def test_reject_records_the_reason() -> None:
 @pytest.mark.parametrize("reason", ["", " \n "], ids=["empty", "blank"])
 def test_reject_needs_a_reason(reason: str) -> None:
     """不予立案 without a reason is refused."""
-    with pytest.raises(CaseRuleViolation, match="不予立案理由"):
+    with pytest.raises(CaseRuleViolation, match="不予立案须写明理由"):
         reject(CASE, officer=OFFICER, reason=reason, now=REVIEWED_AT)
 
 

@@ -364,9 +364,6 @@ class SqlAlerts:
             no_case_reason=row.no_case_reason,
         )
 
-    def set_status(self, alert_id: str, status: AlertStatus) -> None:
-        self.session.execute(update(AlertRow).where(AlertRow.id == alert_id).values(status=status.value))
-
 
 class SqlCases:
     def __init__(self, session: Session) -> None:
