@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.unit.domain.samples import WIM_SITE
 from zhifa.domain.alerts import (
     OVERLIMIT_RULE_ID,
     OVERLIMIT_RULE_VERSION,
@@ -26,7 +27,6 @@ from zhifa.domain.alerts import (
     severity_of,
     vehicle_profile,
 )
-from zhifa.domain.jurisdictions import DivisionCode
 from zhifa.domain.overlimit import (
     DEFAULT_POLICY,
     NO_TOLERANCE,
@@ -48,21 +48,7 @@ MEASURED_AT = datetime(2026, 5, 1, 2, 3, 4, tzinfo=UTC)
 CREATED_AT = datetime(2026, 5, 1, 2, 3, 9, tzinfo=UTC)
 HEARING_YUAN = 10_000
 
-SITE = WeighingSite(
-    id="WIM-340102-01",
-    name="合肥东不停车检测点",
-    kind=SiteKind.WEIGH_IN_MOTION,
-    lon=117.35,
-    lat=31.87,
-    jurisdiction=DivisionCode.parse("340102"),
-    accuracy_class=Decimal(5),
-    device_serial="DEV-01",
-    verification_certificate="皖计检〔2026〕01号",
-    verified_on=date(2026, 3, 1),
-    verification_valid_until=date(2027, 2, 28),
-    enforcement_approved_on=date(2026, 3, 15),
-    road="G40 沪陕高速",
-)
+SITE = WIM_SITE
 
 
 def reading(

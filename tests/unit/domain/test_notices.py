@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.unit.domain.samples import WIM_SITE
 from zhifa.domain.alerts import OverlimitFinding, SiteSnapshot, vehicle_profile
 from zhifa.domain.cases import Case, Officer, Party, PartyKind, approve, open_offsite_case
-from zhifa.domain.jurisdictions import DivisionCode
 from zhifa.domain.notices import (
     NOTICE_TITLE,
     NoNoticeWithoutPenalty,
@@ -54,21 +54,7 @@ IMAGES = tuple(
     for k in KINDS
 )
 
-WIM = WeighingSite(
-    id="WIM-340102-01",
-    name="合肥东不停车检测点",
-    kind=SiteKind.WEIGH_IN_MOTION,
-    lon=117.35,
-    lat=31.87,
-    jurisdiction=DivisionCode.parse("340102"),
-    accuracy_class=Decimal(5),
-    device_serial="DEV-01",
-    verification_certificate="皖计检〔2026〕01号",
-    verified_on=date(2026, 3, 1),
-    verification_valid_until=date(2027, 2, 28),
-    enforcement_approved_on=date(2026, 3, 15),
-    road="G40 沪陕高速",
-)
+WIM = WIM_SITE
 STATION = replace(WIM, id="ST-340102-01", name="合肥东超限检测站", kind=SiteKind.FIXED_STATION)
 TRACTOR = Vehicle("v1", KEY, VehicleKind.TRACTOR, axles=3)
 UNKNOWN_OWNER = Party(PartyKind.INDIVIDUAL, "")

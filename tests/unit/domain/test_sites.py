@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from zhifa.domain.jurisdictions import DivisionCode
+from tests.unit.domain.samples import APPROVED_ON, VALID_UNTIL, WIM_SITE
 from zhifa.domain.overlimit import Tolerance
 from zhifa.domain.sites import (
     ACCURACY_CLASSES,
@@ -20,29 +20,10 @@ from zhifa.domain.sites import (
     VERIFIED_DEVICE,
     InvalidSite,
     SiteKind,
-    WeighingSite,
     admissibility,
 )
 
-VERIFIED_ON = date(2026, 3, 1)
-VALID_UNTIL = date(2027, 2, 28)
-APPROVED_ON = date(2026, 3, 15)
-
-SITE = WeighingSite(
-    id="WIM-340102-01",
-    name="合肥东不停车检测点",
-    kind=SiteKind.WEIGH_IN_MOTION,
-    lon=117.35,
-    lat=31.87,
-    jurisdiction=DivisionCode.parse("340102"),
-    accuracy_class=Decimal(5),
-    device_serial="DEV-01",
-    verification_certificate="皖计检〔2026〕01号",
-    verified_on=VERIFIED_ON,
-    verification_valid_until=VALID_UNTIL,
-    enforcement_approved_on=APPROVED_ON,
-    road="G40 沪陕高速",
-)
+SITE = WIM_SITE
 
 NOT_VERIFIED_TEXT = "检测设备无有效检定记录，检测数据不得作为执法依据"
 NOT_REVIEWED_TEXT = "检测设备未经法制和技术审核或设置地点未向社会公布，记录不得作为处罚证据"
