@@ -62,6 +62,7 @@ def _reading(record_id: str = "R-1", **changes: object) -> WeighingReading:
 def _stored(reading: WeighingReading, alert_id: str | None = None) -> StoredWeighing:
     return StoredWeighing(
         reading=reading,
+        jurisdiction=DivisionCode(YAOHAI),
         digest=reading.content_digest(),
         received_at=AT + timedelta(seconds=2),
         disposition=Disposition.OVERLIMIT if alert_id else Disposition.COMPLIANT,

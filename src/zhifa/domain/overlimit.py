@@ -140,6 +140,11 @@ class Measurement:
                 raise OverlimitInputError(f"{name} must be positive, got {value}")
 
 
+def millimetres(metres: Decimal) -> int:
+    """Whole millimetres, rounded half up, so the 超过 comparisons of 第三条 are exact integers."""
+    return int((metres * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def _basis_points(pct: Decimal, what: str) -> int:
     scaled = pct * 100
     if scaled != scaled.to_integral_value():

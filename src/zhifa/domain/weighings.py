@@ -13,12 +13,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
 from zhifa.domain.errors import DomainError
-from zhifa.domain.overlimit import MAX_AXLES, MIN_AXLES, Measurement
+from zhifa.domain.overlimit import MAX_AXLES, MIN_AXLES, Measurement, millimetres
 from zhifa.domain.vehicles import (
     NEV_MARKS,
     InvalidPlate,
@@ -183,7 +183,7 @@ def _metres_to_mm(raw: Any, field: str, high: Decimal, c: _Collector) -> int | N
     value = _decimal(raw, field, high, c, positive=True)
     if value is None:
         return None
-    mm = int((value * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    mm = millimetres(value)
     if mm < 1:
         # Below half a millimetre nothing was measured; storing 0 mm would break assessment later.
         c.fail(field, f"must be at least 0.0005 m (half a millimetre), got {raw!r}")

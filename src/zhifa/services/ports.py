@@ -86,6 +86,7 @@ class EnterpriseRepository(Protocol):
 @dataclass(frozen=True)
 class StoredWeighing:
     reading: WeighingReading
+    jurisdiction: DivisionCode  # the weighing site's, so lists filter by subtree without a join
     digest: str
     received_at: datetime
     disposition: Disposition

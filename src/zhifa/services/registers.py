@@ -11,7 +11,7 @@ from zhifa.domain.enterprises import Enterprise, validate_uscc
 from zhifa.domain.errors import DomainError
 from zhifa.domain.jurisdictions import DivisionCode, Jurisdiction
 from zhifa.domain.sites import SiteKind, WeighingSite
-from zhifa.domain.vehicles import Vehicle, VehicleKey, VehicleKind
+from zhifa.domain.vehicles import NEV_MARKS, Vehicle, VehicleKey, VehicleKind
 from zhifa.services.ports import DuplicateKey, IdGenerator, ReferenceData, UnitOfWorkFactory
 
 
@@ -135,7 +135,7 @@ class VehicleInput:
 
 
 def register_vehicle(
-    uow_factory: UnitOfWorkFactory, ids: IdGenerator, data: VehicleInput, *, nev_marks: str = "DF"
+    uow_factory: UnitOfWorkFactory, ids: IdGenerator, data: VehicleInput, *, nev_marks: str = NEV_MARKS
 ) -> Vehicle:
     key = VehicleKey.parse(data.plate, data.plate_colour, nev_marks)
     if data.home_division is not None:

@@ -27,6 +27,7 @@ from zhifa.domain.cases import CaseRecordEntry, Party, PartyKind, open_offsite_c
 from zhifa.domain.notices import facts_text
 from zhifa.domain.overlimit import assessment_to_dict
 from zhifa.domain.sites import WeighingSite, admissibility
+from zhifa.domain.vehicles import Vehicle
 from zhifa.domain.weighings import (
     Disposition,
     FieldError,
@@ -137,8 +138,7 @@ def ingest_weighings(deps: WeighingDeps, records: list[Any]) -> BatchResult:
     return BatchResult(tuple(results[i] for i in range(len(records))))
 
 
-def _party_of(uow: UnitOfWork, reading: WeighingReading) -> Party:
-    vehicle = uow.vehicles.get_by_key(reading.vehicle)
+def _party_of(uow: UnitOfWork, vehicle: Vehicle | None) -> Party:
     if vehicle is not None and vehicle.enterprise_id:
         enterprise = uow.enterprises.get(vehicle.enterprise_id)
         if enterprise is not None:
@@ -160,7 +160,8 @@ def _store_and_assess(
 ) -> RecordResult:
     now = deps.clock.now()
     policy = deps.policy
-    profile = vehicle_profile(reading, uow.vehicles.get_by_key(reading.vehicle))
+    registered = uow.vehicles.get_by_key(reading.vehicle)
+    profile = vehicle_profile(reading, registered)
     finding = OverlimitFinding(
         record_id=reading.record_id,
         vehicle=reading.vehicle,
@@ -179,7 +180,9 @@ def _store_and_assess(
     ) -> RecordResult:
         # The weighing row goes first: the alert and the case refer to it.
         uow.weighings.add(
-            StoredWeighing(reading, digest, now, disposition, reason, assessment_json, alert_id)
+            StoredWeighing(
+                reading, site.jurisdiction, digest, now, disposition, reason, assessment_json, alert_id
+            )
         )
         return RecordResult(
             index,
@@ -217,7 +220,7 @@ def _store_and_assess(
         weighing_record_id=reading.record_id,
         jurisdiction=site.jurisdiction,
         vehicle=reading.vehicle,
-        party=_party_of(uow, reading),
+        party=_party_of(uow, registered),
         facts=facts_text(finding, assessment, policy.zone),
         proposed_penalty=assessment_json["penalty"],
         basis=alert.basis,

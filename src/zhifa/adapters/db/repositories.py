@@ -238,16 +238,11 @@ class SqlWeighings:
 
     def add(self, weighing: StoredWeighing) -> None:
         r = weighing.reading
-        site_jurisdiction = self.session.scalar(
-            select(SiteRow.jurisdiction_code).where(SiteRow.id == r.site_id)
-        )
-        if site_jurisdiction is None:
-            raise DuplicateKey(f"site {r.site_id} is not registered")  # caller validates first
         self.session.add(
             WeighingRow(
                 record_id=r.record_id,
                 site_id=r.site_id,
-                jurisdiction_code=site_jurisdiction,
+                jurisdiction_code=weighing.jurisdiction.code,
                 measured_at=r.measured_at,
                 plate=r.vehicle.plate,
                 plate_colour=int(r.vehicle.colour),
@@ -295,6 +290,7 @@ class SqlWeighings:
         )
         return StoredWeighing(
             reading=reading,
+            jurisdiction=DivisionCode(row.jurisdiction_code),
             digest=row.digest,
             received_at=row.received_at,
             disposition=Disposition(row.disposition),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, NoReturn
 
 import typer
@@ -18,6 +18,7 @@ from zhifa.domain.overlimit import (
     VehicleConfiguration,
     assess,
     assessment_to_dict,
+    millimetres,
 )
 
 app = typer.Typer(
@@ -26,8 +27,6 @@ app = typer.Typer(
 
 # Bad input exits like a Click usage error, so scripts need to know one code for "fix your call".
 EXIT_BAD_INPUT = 2
-
-_MM_PER_M = Decimal(1_000)
 
 
 class _BadInput(Exception):
@@ -58,12 +57,12 @@ def _metres_to_mm(text: str | None, option: str) -> int | None:
     if metres <= 0:
         raise _BadInput(f"{option} must be positive, got {text}")
     try:
-        mm = (metres * _MM_PER_M).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        mm = millimetres(metres)
     except ArithmeticError:  # decimal.Overflow or InvalidOperation: beyond the decimal context
         raise _BadInput(f"{option} is out of range, got {text}") from None
     if mm <= 0:
         raise _BadInput(f"{option} is below one millimetre, got {text}")
-    return int(mm)
+    return mm
 
 
 def _axle_limits(text: str | None) -> tuple[int, ...] | None:

@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException
 
 from zhifa.domain.alerts import AlertStatus, Severity
-from zhifa.entrypoints.web.common import AppDep, PagesDep, verification_state
+from zhifa.entrypoints.api.deps import AppDep
+from zhifa.entrypoints.web.common import PagesDep, verification_state
 from zhifa.entrypoints.web.params import ListParams, enum_options, jurisdiction_options
 from zhifa.services.queries import AlertFilter
 

@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from zhifa.bootstrap import App
 from zhifa.domain.cases import CaseStatus, Officer
 from zhifa.domain.errors import DomainError
-from zhifa.entrypoints.web.common import AppDep, Pages, PagesDep
+from zhifa.entrypoints.api.deps import AppDep
+from zhifa.entrypoints.web.common import Pages, PagesDep
 from zhifa.entrypoints.web.params import ListParams, enum_options, jurisdiction_options
 from zhifa.services import cases as case_service
 from zhifa.services.queries import CaseFilter

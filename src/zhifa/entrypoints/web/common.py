@@ -17,7 +17,6 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from zhifa.bootstrap import App
 from zhifa.domain.alerts import AlertStatus, Severity
 from zhifa.domain.cases import CaseStatus, PartyKind, Procedure
 from zhifa.domain.documents import DocumentKind
@@ -177,15 +176,9 @@ class Pages:
         return self.render(request, "error.html", status, status=status, title=title, detail=shown)
 
 
-def get_app(request: Request) -> App:
-    app: App = request.app.state.zhifa
-    return app
-
-
 def get_pages(request: Request) -> Pages:
     pages: Pages = request.app.state.web_pages
     return pages
 
 
-AppDep = Annotated[App, Depends(get_app)]
 PagesDep = Annotated[Pages, Depends(get_pages)]

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from zhifa.domain.cases import CaseStatus
-from zhifa.entrypoints.web.common import AppDep, PagesDep
+from zhifa.entrypoints.api.deps import AppDep
+from zhifa.entrypoints.web.common import PagesDep
 from zhifa.services.queries import AlertFilter, CaseFilter, PageRequest
 
 router = APIRouter(include_in_schema=False)

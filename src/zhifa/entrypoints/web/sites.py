@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from zhifa.entrypoints.web.common import EXPIRY_WARNING_DAYS, AppDep, PagesDep, verification_state
+from zhifa.entrypoints.api.deps import AppDep
+from zhifa.entrypoints.web.common import EXPIRY_WARNING_DAYS, PagesDep, verification_state
 
 router = APIRouter(include_in_schema=False)
 

@@ -7,7 +7,8 @@ from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException
 
 from zhifa.domain.weighings import Disposition
-from zhifa.entrypoints.web.common import AppDep, PagesDep
+from zhifa.entrypoints.api.deps import AppDep
+from zhifa.entrypoints.web.common import PagesDep
 from zhifa.entrypoints.web.params import ListParams, enum_options, jurisdiction_options, site_options
 from zhifa.services.queries import WeighingFilter
 
