@@ -10,8 +10,10 @@ from typing import Any
 
 from zhifa.bootstrap import App, bootstrap
 from zhifa.config import Settings
+from zhifa.domain.accounts import Department, Role, Unit, User
+from zhifa.domain.credentials import SessionKind
 from zhifa.domain.sites import SiteKind
-from zhifa.services import registers
+from zhifa.services import accounts, registers
 from zhifa.services.ports import Clock
 
 # Real Anhui counties (GB/T 2260) used across tests.
@@ -21,9 +23,23 @@ JINGHU = "340202"  # 芜湖市镜湖区
 IMAGE_KINDS = ("front", "side", "rear", "panorama", "plate")
 
 
+# Cheap Argon2 parameters and a fixed secret keep tests fast and repeatable; production uses the
+# RFC 9106 defaults and its own secret.
+TEST_SETTINGS: dict[str, Any] = {
+    "password_hash_time_cost": 1,
+    "password_hash_memory_kib": 8,
+    "secret_key": "k3Y-f0r-t3sts-0nly-8c1d9e2f7a6b5c4d3e2f1a0b",
+}
+PASSWORD = "Zhifa-Test-2026!"
+OFFICER_NAME = "王执法"
+OFFICER_CREDENTIAL = "34010020260001"
+# Staff roles that together can do everything the over-limit slice offers.
+ALL_STAFF = frozenset({Role.ADMIN, Role.DUTY_OFFICER, Role.OFFICER})
+
+
 def make_app(url: str, data_dir: Path, clock: Clock, **settings: Any) -> App:
     """A platform on ``url`` with its schema migrated and Anhui loaded."""
-    app = bootstrap(Settings(data_dir=data_dir, database_url=url, **settings), clock=clock)
+    app = bootstrap(Settings(data_dir=data_dir, database_url=url, **(TEST_SETTINGS | settings)), clock=clock)
     app.upgrade_database()
     registers.load_reference_province(app.uow, app.reference, "340000")
     return app
@@ -58,6 +74,7 @@ def add_site(
             enforcement_approved_on=approved_on,
             road="G40 沪陕高速",
         ).to_site(),
+        clock=app.clock,
     )
     return site_id
 
@@ -105,3 +122,69 @@ def weighing(
 
 def minutes_before(clock: Clock, minutes: int) -> datetime:
     return clock.now() - timedelta(minutes=minutes)
+
+
+def unit_at(app: App, division: str) -> Unit:
+    """The enforcement unit of ``division``, created with its parents (province → city → county)."""
+    from zhifa.domain.jurisdictions import DivisionCode
+
+    code = DivisionCode.parse(division)
+    chain = [c for c in (code.province, code.parent if code.level.value == "county" else None, code) if c]
+    parent: Unit | None = None
+    for c in dict.fromkeys(chain):  # ordered, without repeats
+        with app.uow() as uow:
+            existing = next((u for u in uow.units.list(c) if u.division == c), None)
+            name = uow.jurisdictions.get(c)
+        if existing is None:
+            assert name is not None
+            existing = accounts.create_unit(
+                app.account_deps,
+                None,
+                division=c.code,
+                name=name.authority,
+                department=Department.ENFORCEMENT,
+                parent_id=parent.id if parent else None,
+            )
+        parent = existing
+    assert parent is not None
+    return parent
+
+
+def add_user(
+    app: App,
+    username: str,
+    roles: frozenset[Role] | set[Role],
+    *,
+    division: str = "340000",
+    display_name: str = OFFICER_NAME,
+    credential: str = OFFICER_CREDENTIAL,
+    enterprise_id: str | None = None,
+    **extra: Any,
+) -> User:
+    roles = frozenset(roles)
+    return accounts.create_user(
+        app.account_deps,
+        None,
+        accounts.NewUser(
+            username=username,
+            display_name=display_name,
+            unit_id=unit_at(app, division).id,
+            roles=roles,
+            password=PASSWORD,
+            credential_number=credential if Role.OFFICER in roles else "",
+            enterprise_id=enterprise_id,
+            **extra,
+        ),
+    )
+
+
+def bearer(app: App, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """Authorization headers of a freshly signed-in user."""
+    signed = accounts.sign_in(app.account_deps, username, password, SessionKind.BEARER, "127.0.0.1")
+    return {"Authorization": f"Bearer {signed.token}"}
+
+
+def staff_headers(app: App, username: str = "wang.zhifa", division: str = "340000") -> dict[str, str]:
+    """A province-level user holding every staff role of the slice, signed in."""
+    add_user(app, username, ALL_STAFF, division=division)
+    return bearer(app, username)

@@ -21,8 +21,14 @@ from zhifa.adapters.documents.notice_pdf import ReportLabNoticeRenderer
 from zhifa.adapters.evidence.files import FileEvidenceStore
 from zhifa.adapters.geodata.reference import PackagedReferenceData
 from zhifa.adapters.ids import Uuid7Ids
+from zhifa.adapters.security.passwords import Argon2Hasher
+from zhifa.adapters.security.ratelimit import TokenBucketLimiter
+from zhifa.adapters.security.secrets import SystemSecrets
 from zhifa.config import Settings
+from zhifa.domain.accounts import LockoutPolicy, PasswordPolicy
 from zhifa.domain.cases import CaseNumberFormat
+from zhifa.domain.credentials import SessionPolicy
+from zhifa.services.accounts import AccountDeps, AccountPolicy
 from zhifa.services.cases import CaseDeps
 from zhifa.services.policy import Policy
 from zhifa.services.ports import (
@@ -30,8 +36,11 @@ from zhifa.services.ports import (
     EvidenceStore,
     IdGenerator,
     NoticeRenderer,
+    PasswordHasher,
+    RateLimiter,
     ReadModel,
     ReferenceData,
+    Secrets,
     UnitOfWorkFactory,
 )
 from zhifa.services.weighings import WeighingDeps
@@ -54,6 +63,19 @@ def policy_from(settings: Settings) -> Policy:
     )
 
 
+def account_policy_from(settings: Settings) -> AccountPolicy:
+    return AccountPolicy(
+        password=PasswordPolicy(settings.password_min_length, settings.password_min_classes),
+        lockout=LockoutPolicy(settings.login_max_failures, timedelta(minutes=settings.login_lockout_minutes)),
+        sessions=SessionPolicy(
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            absolute=timedelta(hours=settings.session_max_hours),
+            bearer=timedelta(hours=settings.bearer_token_hours),
+        ),
+        signature_window_seconds=settings.signature_window_seconds,
+    )
+
+
 @dataclass
 class App:
     """The wired platform: what entrypoints hand to the services."""
@@ -68,6 +90,15 @@ class App:
     renderer: NoticeRenderer
     reference: ReferenceData
     policy: Policy
+    hasher: PasswordHasher
+    secrets: Secrets
+    account_policy: AccountPolicy
+    login_limiter: RateLimiter
+    public_limiter: RateLimiter
+
+    @property
+    def account_deps(self) -> AccountDeps:
+        return AccountDeps(self.uow, self.clock, self.ids, self.hasher, self.secrets, self.account_policy)
 
     @property
     def weighing_deps(self) -> WeighingDeps:
@@ -102,6 +133,13 @@ def bootstrap(settings: Settings | None = None, **overrides: Any) -> App:
         "renderer": ReportLabNoticeRenderer(settings.pdf_font_file),
         "reference": PackagedReferenceData(settings.authority_templates),
         "policy": policy_from(settings),
+        "hasher": Argon2Hasher(settings.password_hash_time_cost, settings.password_hash_memory_kib),
+        "secrets": SystemSecrets(
+            settings.secret_key.get_secret_value().encode() or None, Path(settings.data_dir) / "secret_key"
+        ),
+        "account_policy": account_policy_from(settings),
+        "login_limiter": TokenBucketLimiter(settings.rate_limit_login_per_minute, clock),
+        "public_limiter": TokenBucketLimiter(settings.rate_limit_public_per_minute, clock),
     }
     unknown = set(overrides) - set(parts)
     if unknown:

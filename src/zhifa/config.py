@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from zhifa.domain.cases import (
@@ -26,6 +26,9 @@ from zhifa.domain.jurisdictions import (
 )
 from zhifa.domain.overlimit import EXPRESSWAY_ENTRANCE_THRESHOLD_PCT, PartTonne
 from zhifa.domain.weighings import ImageKind
+
+# A secret containing one of these was typed by a person as a stand-in, not generated.
+PLACEHOLDER_WORDS = ("changeme", "change-me", "change_me", "placeholder", "secret", "example", "password")
 
 
 class Settings(BaseSettings):
@@ -108,6 +111,57 @@ class Settings(BaseSettings):
         default=300, description="How far in the future a device time may lie before it is refused."
     )
 
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Deployment secret (at least 32 characters) from which machine clients' signing keys "
+        "are derived. Empty: read DATA_DIR/secret_key, creating it (mode 0600) on first start. Every "
+        "process of one deployment needs the same secret; changing it invalidates every API key.",
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        description="Send the session cookie only over HTTPS (browsers also accept it on "
+        "http://localhost). Turn off only for plain-HTTP test set-ups.",
+    )
+    password_min_length: int = Field(default=12, description="Shortest password accepted [U].")
+    password_min_classes: int = Field(
+        default=3,
+        description="Of lower case, upper case, digits and other characters, how many a password needs.",
+    )
+    password_hash_time_cost: int = Field(default=3, description="Argon2id passes (RFC 9106 §4).")
+    password_hash_memory_kib: int = Field(default=65_536, description="Argon2id memory in KiB (RFC 9106 §4).")
+    login_max_failures: int = Field(
+        default=5, description="Consecutive failed sign-ins after which an account locks [U]."
+    )
+    login_lockout_minutes: int = Field(default=15, description="How long a locked account stays locked [U].")
+    session_idle_minutes: int = Field(default=30, description="A web session unused this long ends.")
+    session_max_hours: int = Field(default=12, description="No web session outlives this.")
+    bearer_token_hours: int = Field(default=8, description="Lifetime of an API bearer token.")
+    signature_window_seconds: int = Field(
+        default=300,
+        description="How far a signed machine request's timestamp may be from the server's clock; nonces "
+        "are remembered for twice this.",
+    )
+    rate_limit_login_per_minute: int = Field(
+        default=10, description="Sign-in attempts one client address may make per minute."
+    )
+    rate_limit_public_per_minute: int = Field(
+        default=120, description="Requests one client address may make per minute to public endpoints."
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if not raw:
+            return value
+        if len(raw) < 32:
+            raise ValueError(
+                "must be at least 32 characters: `python -c 'import secrets; print(secrets.token_hex(32))'`"
+            )
+        if len(set(raw)) < 8 or any(word in raw.lower() for word in PLACEHOLDER_WORDS):
+            raise ValueError("looks like a placeholder; generate a random secret")
+        return value
+
     @field_validator("province_code")
     @classmethod
     def _province(cls, value: str) -> str:
@@ -160,9 +214,23 @@ class Settings(BaseSettings):
             "hearing_threshold_organisation_yuan",
             "statement_period_working_days",
             "max_batch_records",
+            "password_min_length",
+            "password_hash_time_cost",
+            "login_max_failures",
+            "login_lockout_minutes",
+            "session_idle_minutes",
+            "session_max_hours",
+            "bearer_token_hours",
+            "signature_window_seconds",
+            "rate_limit_login_per_minute",
+            "rate_limit_public_per_minute",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if not 1 <= self.password_min_classes <= 4:
+            raise ValueError("password_min_classes must be between 1 and 4")
+        if self.password_hash_memory_kib < 8:
+            raise ValueError("password_hash_memory_kib must be at least 8")
         if self.clock_skew_seconds < 0:
             raise ValueError("clock_skew_seconds must not be negative")
         for level in ("province", "city", "county"):

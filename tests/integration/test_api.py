@@ -9,9 +9,20 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import JINGHU, add_site, minutes_before, weighing
+from tests.factories import (
+    JINGHU,
+    OFFICER_CREDENTIAL,
+    OFFICER_NAME,
+    add_site,
+    add_user,
+    bearer,
+    minutes_before,
+    staff_headers,
+    weighing,
+)
 from tests.fakes import FakeClock
 from zhifa.bootstrap import App
+from zhifa.domain.accounts import Role
 from zhifa.domain.weighings import RECORD_FIELDS
 from zhifa.entrypoints.api import create_api
 
@@ -22,7 +33,8 @@ OFFICER = {"officer_name": "王执法", "officer_credential": "34010020260001"}
 
 @pytest.fixture
 def client(app: App) -> Iterator[TestClient]:
-    with TestClient(create_api(app)) as c:
+    """A client signed in as a province-level officer who also ingests and keeps the registers."""
+    with TestClient(create_api(app), headers=staff_headers(app)) as c:
         yield c
 
 
@@ -122,16 +134,24 @@ def test_review_through_the_api_and_fetch_the_notice(app: App, client: TestClien
     assert again.status_code == 422 and again.json()["type"].endswith("/rule-violated")
 
 
-def test_review_requires_officer_credential(app: App, client: TestClient, clock: FakeClock) -> None:
+def test_review_is_by_the_signed_in_officer(app: App, client: TestClient, clock: FakeClock) -> None:
+    """The reviewer is the signed-in officer (name and credential from the account, not the body);
+    a duty officer, who may not review, is refused with 403 and the case stays pending."""
     add_site(app)
     case_id = _post(client, [weighing("W-1", at=minutes_before(clock, 3), gross_kg=58_000)])["results"][0][
         "case_id"
     ]
-    response = client.post(f"/api/v1/cases/{case_id}/approve", json={"officer_name": "王执法"})
-    assert response.status_code == 422
-    assert any(e["field"] == "officer_credential" for e in response.json()["errors"])
-    reject = client.post(f"/api/v1/cases/{case_id}/reject", json={**OFFICER, "reason": "车牌识别错误"})
+    add_user(app, "duty.only", {Role.DUTY_OFFICER})
+    refused = client.post(
+        f"/api/v1/cases/{case_id}/reject", json={"reason": "车牌识别错误"}, headers=bearer(app, "duty.only")
+    )
+    assert refused.status_code == 403 and refused.json()["type"].endswith("/forbidden")
+    assert client.get(f"/api/v1/cases/{case_id}").json()["status"] == "pending_review"
+    reject = client.post(
+        f"/api/v1/cases/{case_id}/reject", json={"officer_name": "冒名者", "reason": "车牌识别错误"}
+    )
     assert reject.status_code == 200 and reject.json()["status"] == "rejected"
+    assert reject.json()["reviewed_by"] == f"{OFFICER_NAME}（执法证号{OFFICER_CREDENTIAL}）"
 
 
 def test_unknown_things_are_404_problems(client: TestClient) -> None:

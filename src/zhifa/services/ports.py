@@ -11,8 +11,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from zhifa.domain.accounts import Unit, User
 from zhifa.domain.alerts import Alert
+from zhifa.domain.audit import Anchor, AuditDraft, AuditEntry
 from zhifa.domain.cases import Case, CaseRecordEntry
+from zhifa.domain.credentials import ApiKey, AuthSession
 from zhifa.domain.documents import Document
 from zhifa.domain.enterprises import Enterprise
 from zhifa.domain.jurisdictions import DivisionCode, Jurisdiction
@@ -75,6 +78,7 @@ class VehicleRepository(Protocol):
     def add(self, vehicle: Vehicle) -> None: ...
     def get(self, vehicle_id: str) -> Vehicle | None: ...
     def get_by_key(self, key: VehicleKey) -> Vehicle | None: ...
+    def for_enterprise(self, enterprise_id: str) -> list[Vehicle]: ...
 
 
 class EnterpriseRepository(Protocol):
@@ -126,9 +130,96 @@ class DocumentRepository(Protocol):
     def for_case(self, case_id: str) -> list[Document]: ...
 
 
+class UnitRepository(Protocol):
+    def add(self, unit: Unit) -> None: ...
+    def get(self, unit_id: str) -> Unit | None: ...
+    def list(self, under: DivisionCode | None = None) -> list[Unit]:
+        """Units whose division lies in ``under``'s subtree (all when None), province first."""
+        ...
+
+
+class UserRepository(Protocol):
+    def add(self, user: User) -> None: ...
+    def get(self, user_id: str) -> User | None: ...
+    def get_by_username(self, username: str) -> User | None: ...
+    def save(self, user: User, *, expected_version: int) -> None:
+        """Store ``user`` (its ``version`` already advanced); ConcurrentUpdate if the stored one moved."""
+        ...
+
+    def list(self, under: DivisionCode | None = None) -> list[User]: ...
+    def bind_vehicle(
+        self, user_id: str, key: VehicleKey, verified_by: str, at: datetime, evidence: str
+    ) -> None:
+        """Record a party's verified vehicle; DuplicateKey if already bound."""
+        ...
+
+
+class SessionRepository(Protocol):
+    def add(self, session: AuthSession) -> None: ...
+    def get(self, token_sha256: str) -> AuthSession | None: ...
+    def touch(self, token_sha256: str, at: datetime) -> None: ...
+    def revoke(self, token_sha256: str, at: datetime) -> None: ...
+    def revoke_all(self, user_id: str, at: datetime) -> int:
+        """End every open session of a user (password change, deactivation); how many ended."""
+        ...
+
+    def prune(self, before: datetime) -> int:
+        """Forget sessions that expired before ``before``."""
+        ...
+
+
+class ApiKeyRepository(Protocol):
+    def add(self, key: ApiKey) -> None: ...
+    def get(self, key_id: str) -> ApiKey | None: ...
+    def list(self, unit_ids: list[str] | None = None) -> list[ApiKey]: ...
+    def save(self, key: ApiKey) -> None: ...
+
+
+class NonceRepository(Protocol):
+    def remember(self, key_id: str, nonce: str, at: datetime) -> bool:
+        """Record a nonce; False when it was already seen (a replay)."""
+        ...
+
+    def prune(self, before: datetime) -> int: ...
+
+
 class NumberSequences(Protocol):
     def next(self, series: str) -> int:
         """The next number of ``series`` (1, 2, ...), gap-free among committed transactions."""
+        ...
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor_id: str | None = None
+    action: str | None = None  # a prefix: "case." finds every case action
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class AuditLog(Protocol):
+    """审计日志: append-only, hash-chained (domain/audit.py); nothing here updates or deletes."""
+
+    def append(self, draft: AuditDraft) -> AuditEntry:
+        """Seal ``draft`` after the head and store it in the current transaction.
+
+        Appends wait for one another on the head, so the chain follows commit order; a rolled-back
+        transaction leaves neither its entry nor a moved head behind.
+        """
+        ...
+
+    def head(self) -> Anchor | None:
+        """The chain's head as the store records it; None before the first append."""
+        ...
+
+    def entries(self, after_seq: int = 0, limit: int = 1000) -> list[AuditEntry]:
+        """Up to ``limit`` entries with seq above ``after_seq``, in seq order, exactly as stored."""
+        ...
+
+    def search(self, f: AuditFilter, page: PageRequest) -> Page[AuditEntry]:
+        """Entries matching ``f``, newest first."""
         ...
 
 
@@ -142,6 +233,12 @@ class UnitOfWork(Protocol):
     cases: CaseRepository
     documents: DocumentRepository
     sequences: NumberSequences
+    audit: AuditLog
+    units: UnitRepository
+    users: UserRepository
+    sessions: SessionRepository
+    api_keys: ApiKeyRepository
+    nonces: NonceRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -203,4 +300,28 @@ class ReferenceData(Protocol):
         self, province_code: str, per_city: int = 1, seed: int = 0
     ) -> list[tuple[Junction, DivisionCode]]:
         """Named junctions, ``per_city`` in every city, to host weighing sites."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class Secrets(Protocol):
+    """Randomness and the deployment's secret, kept out of the services' own code."""
+
+    def token(self) -> str:
+        """A new unguessable URL-safe token (sessions, CSRF, one-time values)."""
+        ...
+
+    def api_key(self, key_id: str) -> bytes:
+        """The signing key of machine key ``key_id``, derived from the deployment's secret."""
+        ...
+
+
+class RateLimiter(Protocol):
+    def retry_after(self, key: str) -> float:
+        """Count one request of ``key``: 0 if allowed, else the seconds until the next is."""
         ...

@@ -64,6 +64,10 @@ class CaseFilter:
     case_number: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # An outsider's own cases: against this enterprise, or one of these (plate, colour) vehicles.
+    own_only: bool = False
+    own_enterprise_id: str | None = None
+    own_vehicles: tuple[tuple[str, int], ...] = ()
 
 
 class WeighingRow(TypedDict):
@@ -112,6 +116,7 @@ class CaseRow(TypedDict):
     jurisdiction_name: str
     plate: str
     plate_colour: int
+    party_kind: str
     party_name: str
     opened_at: datetime
     proposed_penalty: dict[str, Any]

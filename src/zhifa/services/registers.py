@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from zhifa.domain.audit import SYSTEM, Actor
 from zhifa.domain.enterprises import Enterprise, validate_uscc
 from zhifa.domain.errors import DomainError
 from zhifa.domain.jurisdictions import DivisionCode, Jurisdiction
 from zhifa.domain.sites import SiteKind, WeighingSite
 from zhifa.domain.vehicles import NEV_MARKS, Vehicle, VehicleKey, VehicleKind
-from zhifa.services.ports import DuplicateKey, IdGenerator, ReferenceData, UnitOfWorkFactory
+from zhifa.services.audit import note
+from zhifa.services.ports import Clock, DuplicateKey, IdGenerator, ReferenceData, UnitOfWorkFactory
 
 
 class RegisterError(DomainError):
@@ -51,12 +53,16 @@ def load_reference_province(
     return load_jurisdictions(uow_factory, reference.jurisdictions(province_code))
 
 
-def save_site(uow_factory: UnitOfWorkFactory, site: WeighingSite) -> WeighingSite:
+def save_site(
+    uow_factory: UnitOfWorkFactory, site: WeighingSite, *, clock: Clock, actor: Actor = SYSTEM
+) -> WeighingSite:
     """Register or update a weighing site; its jurisdiction must be registered."""
     with uow_factory() as uow:
         if uow.jurisdictions.get(site.jurisdiction) is None:
             raise RegisterError(f"site {site.id}: jurisdiction {site.jurisdiction} is not registered")
+        before = uow.sites.get(site.id)
         uow.sites.save(site)
+        note(uow, clock.now(), actor, "site.save", "weighing_site", site.id, before=before, after=site)
         uow.commit()
     return site
 
@@ -101,6 +107,8 @@ def register_enterprise(
     uow_factory: UnitOfWorkFactory,
     ids: IdGenerator,
     *,
+    clock: Clock,
+    actor: Actor = SYSTEM,
     uscc: str,
     name: str,
     division: str | None = None,
@@ -114,6 +122,7 @@ def register_enterprise(
         if uow.enterprises.get_by_uscc(code) is not None:
             raise DuplicateKey(f"enterprise {code} is already registered")
         uow.enterprises.add(enterprise)
+        note(uow, clock.now(), actor, "enterprise.register", "enterprise", enterprise.id, after=enterprise)
         uow.commit()
     return enterprise
 
@@ -135,7 +144,13 @@ class VehicleInput:
 
 
 def register_vehicle(
-    uow_factory: UnitOfWorkFactory, ids: IdGenerator, data: VehicleInput, *, nev_marks: str = NEV_MARKS
+    uow_factory: UnitOfWorkFactory,
+    ids: IdGenerator,
+    data: VehicleInput,
+    *,
+    clock: Clock,
+    actor: Actor = SYSTEM,
+    nev_marks: str = NEV_MARKS,
 ) -> Vehicle:
     key = VehicleKey.parse(data.plate, data.plate_colour, nev_marks)
     if data.home_division is not None:
@@ -164,5 +179,6 @@ def register_vehicle(
             home_division=data.home_division,
         )
         uow.vehicles.add(vehicle)
+        note(uow, clock.now(), actor, "vehicle.register", "vehicle", vehicle.id, after=vehicle)
         uow.commit()
     return vehicle

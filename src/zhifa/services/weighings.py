@@ -23,7 +23,9 @@ from zhifa.domain.alerts import (
     raise_overlimit_alert,
     vehicle_profile,
 )
+from zhifa.domain.audit import SYSTEM, Actor
 from zhifa.domain.cases import CaseRecordEntry, Party, PartyKind, open_offsite_case
+from zhifa.domain.jurisdictions import DivisionCode
 from zhifa.domain.notices import facts_text
 from zhifa.domain.overlimit import assessment_to_dict
 from zhifa.domain.sites import WeighingSite, admissibility
@@ -35,6 +37,7 @@ from zhifa.domain.weighings import (
     WeighingReading,
     parse_weighing,
 )
+from zhifa.services.audit import note
 from zhifa.services.policy import Policy
 from zhifa.services.ports import Clock, IdGenerator, StoredWeighing, UnitOfWork, UnitOfWorkFactory
 
@@ -86,8 +89,14 @@ def _record_id_of(raw: object) -> str | None:
     return None
 
 
-def ingest_weighings(deps: WeighingDeps, records: list[Any]) -> BatchResult:
-    """Validate, store and assess a batch; one result per record, in order."""
+def ingest_weighings(
+    deps: WeighingDeps, records: list[Any], *, within: DivisionCode | None = None, actor: Actor = SYSTEM
+) -> BatchResult:
+    """Validate, store and assess a batch; one result per record, in order.
+
+    ``within`` is the sender's jurisdiction: a record from a site outside it is refused, so one
+    unit's client cannot write another's records.
+    """
     if len(records) > deps.policy.max_batch_records:
         raise BatchTooLarge(
             f"a batch may carry at most {deps.policy.max_batch_records} records, got {len(records)}"
@@ -124,7 +133,8 @@ def ingest_weighings(deps: WeighingDeps, records: list[Any]) -> BatchResult:
             if reading.site_id not in sites:
                 sites[reading.site_id] = uow.sites.get(reading.site_id)
             site = sites[reading.site_id]
-            if site is None:
+            if site is None or (within is not None and not within.contains(site.jurisdiction)):
+                # A site outside the sender's jurisdiction reads as unknown: its existence is not told.
                 results[index] = RecordResult(
                     index,
                     reading.record_id,
@@ -134,6 +144,24 @@ def ingest_weighings(deps: WeighingDeps, records: list[Any]) -> BatchResult:
                 continue
             results[index] = _store_and_assess(deps, uow, index, reading, site, digest)
             stored[reading.record_id] = digest
+        accepted = sorted(
+            (r.record_id or "", stored[r.record_id or ""])
+            for r in results.values()
+            if r.status is RecordStatus.ACCEPTED
+        )
+        if accepted:
+            # One entry per batch, not per record: the digest pins exactly which records it stored.
+            note(
+                uow,
+                now,
+                actor,
+                "weighings.ingest",
+                "weighing_batch",
+                accepted[0][0],
+                after=accepted,
+                accepted=len(accepted),
+                records=len(records),
+            )
         uow.commit()
     return BatchResult(tuple(results[i] for i in range(len(records))))
 

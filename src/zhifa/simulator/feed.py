@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import httpx
 
+from zhifa.domain.signatures import signed_headers
 from zhifa.simulator.weighings import WeighingStream
 
 log = logging.getLogger("zhifa.simulator")
@@ -26,6 +29,7 @@ class HttpFeeder:
         batch_size: int = 8,
         interval: float = 2.0,
         on_result: Callable[[dict[str, object]], None] | None = None,
+        key: tuple[str, bytes] | None = None,
     ) -> None:
         self.url = base_url.rstrip("/") + "/api/v1/weighings"
         self.stream = stream
@@ -33,11 +37,19 @@ class HttpFeeder:
         self.batch_size = batch_size
         self.interval = interval
         self.on_result = on_result
+        self.key = key  # (key id, signing key) of the unit's API key: requests are signed with it
         self._stop = threading.Event()
         self.sent = 0
 
     def post_once(self, client: httpx.Client, records: list[dict[str, object]]) -> dict[str, object]:
-        response = client.post(self.url, json={"records": records}, timeout=30)
+        body = json.dumps({"records": records}, ensure_ascii=False).encode()
+        headers = {"content-type": "application/json"}
+        if self.key is not None:
+            key_id, secret = self.key
+            path = httpx.URL(self.url).raw_path.decode()
+            stamp = int(self.now().timestamp())
+            headers |= signed_headers(key_id, secret, "POST", path, stamp, uuid.uuid4().hex, body)
+        response = client.post(self.url, content=body, headers=headers, timeout=30)
         response.raise_for_status()
         result: dict[str, object] = response.json()
         self.sent += len(records)

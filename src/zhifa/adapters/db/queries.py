@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVarTuple, cast
 
-from sqlalchemy import ColumnElement, Engine, Select, func, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, false, func, or_, select
 
 from zhifa.adapters.db.tables import AlertRow, CaseRow, JurisdictionRow, SiteRow, WeighingRow
 from zhifa.domain.alerts import AlertStatus
@@ -136,6 +136,7 @@ class SqlReadModel:
                 JurisdictionRow.name.label("jurisdiction_name"),
                 c.plate,
                 c.plate_colour,
+                c.party_kind,
                 c.party_name,
                 c.opened_at,
                 c.proposed_penalty,
@@ -152,6 +153,13 @@ class SqlReadModel:
             query = query.where(c.status == f.status)
         if f.case_number:
             query = query.where(c.case_number.contains(f.case_number.strip()))
+        if f.own_only:
+            owned: list[ColumnElement[bool]] = [
+                and_(c.plate == plate, c.plate_colour == colour) for plate, colour in f.own_vehicles
+            ]
+            if f.own_enterprise_id:
+                owned.append(c.party_enterprise_id == f.own_enterprise_id)
+            query = query.where(or_(*owned) if owned else false())
         rows, total = self._page(query, [c.opened_at.desc(), c.id], page)
         return q.Page([cast(q.CaseRow, r) for r in rows], total, page.limit, page.offset)
 

@@ -194,6 +194,12 @@ class SqlVehicles:
         row = self.session.get(VehicleRow, vehicle_id)
         return self._domain(row) if row else None
 
+    def for_enterprise(self, enterprise_id: str) -> list[Vehicle]:
+        rows = self.session.scalars(
+            select(VehicleRow).where(VehicleRow.enterprise_id == enterprise_id).order_by(VehicleRow.plate)
+        )
+        return [self._domain(row) for row in rows]
+
     def get_by_key(self, key: VehicleKey) -> Vehicle | None:
         row = self.session.scalars(
             select(VehicleRow).where(

@@ -251,3 +251,129 @@ class NumberSequenceRow(Base):
 
     series: Mapped[str] = mapped_column(String(128), primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer)
+
+
+class UnitRow(Base):
+    """单位: the province → city → county tree of authorities and their departments."""
+
+    __tablename__ = "units"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    division_code: Mapped[str] = mapped_column(ForeignKey("jurisdictions.code"), index=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    department: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    roles: Mapped[list[Any]]
+    credential_number: Mapped[str] = mapped_column(String(32), default="")
+    enterprise_id: Mapped[str | None] = mapped_column(ForeignKey("enterprises.id"))
+    id_number: Mapped[str] = mapped_column(String(18), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    password_changed_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class PartyVehicleRow(Base):
+    """A party account's vehicles, bound after an officer verified the binding (窗口核验)."""
+
+    __tablename__ = "party_vehicles"
+    __table_args__ = (UniqueConstraint("user_id", "plate", "plate_colour", name="uq_party_vehicles_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    plate_colour: Mapped[int] = mapped_column(SmallInteger)
+    verified_by: Mapped[str] = mapped_column(String(36))
+    verified_at: Mapped[datetime]
+    evidence: Mapped[str] = mapped_column(String(256), default="")
+
+
+class AuthSessionRow(Base):
+    """Web sessions and bearer tokens; only the SHA-256 of the token is kept."""
+
+    __tablename__ = "auth_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime]
+    source_ip: Mapped[str] = mapped_column(String(64), default="")
+    revoked_at: Mapped[datetime | None]
+
+
+class ApiKeyRow(Base):
+    """Machine clients' keys, issued per unit by the province; no secret is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    scopes: Mapped[list[Any]]
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    issued_by: Mapped[str] = mapped_column(String(36))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(36))
+    last_used_at: Mapped[datetime | None]
+
+
+class ApiNonceRow(Base):
+    """Nonces seen within the signature window: a second use of one is a replay."""
+
+    __tablename__ = "api_nonces"
+    __table_args__ = (UniqueConstraint("key_id", "nonce", name="uq_api_nonces_key_nonce"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(36))
+    nonce: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AuditEntryRow(Base):
+    """审计日志: append-only, each entry chained to the previous one by SHA-256."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str] = mapped_column(String(64), index=True)
+    actor_name: Mapped[str] = mapped_column(String(128))
+    unit_id: Mapped[str] = mapped_column(String(36), default="")
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(128))
+    before_digest: Mapped[str] = mapped_column(String(64), default="")
+    after_digest: Mapped[str] = mapped_column(String(64), default="")
+    source_ip: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHeadRow(Base):
+    """The chain's head in one row, locked while appending so concurrent writers queue up."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -7,6 +7,8 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from zhifa.adapters.db.accounts import SqlApiKeys, SqlNonces, SqlSessions, SqlUnits, SqlUsers
+from zhifa.adapters.db.audit import SqlAuditLog
 from zhifa.adapters.db.engine import Engines
 from zhifa.adapters.db.repositories import (
     SqlAlerts,
@@ -36,6 +38,12 @@ class SqlUnitOfWork:
         self.cases = SqlCases(self.session)
         self.documents = SqlDocuments(self.session)
         self.sequences = SqlNumberSequences(self.session)
+        self.audit = SqlAuditLog(self.session)
+        self.units = SqlUnits(self.session)
+        self.users = SqlUsers(self.session)
+        self.sessions = SqlSessions(self.session)
+        self.api_keys = SqlApiKeys(self.session)
+        self.nonces = SqlNonces(self.session)
         return self
 
     def __exit__(

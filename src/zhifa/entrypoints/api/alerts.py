@@ -9,8 +9,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from zhifa.domain.alerts import AlertStatus, Severity
+from zhifa.domain.permissions import Permission as P
+from zhifa.domain.permissions import Principal
 from zhifa.entrypoints.api.deps import AppDep, PageDep, PageOut, ScopeDep, aware
 from zhifa.entrypoints.api.problems import NotFound
+from zhifa.entrypoints.api.security import requires
 from zhifa.services.queries import AlertFilter
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -38,6 +41,7 @@ class AlertOut(BaseModel):
 @router.get("", response_model=PageOut[AlertOut], summary="List alerts, newest first")
 def list_alerts(
     app: AppDep,
+    who: Annotated[Principal, requires(P.ALERTS_READ)],
     page: PageDep,
     scope: ScopeDep,
     status: AlertStatus | None = None,
@@ -48,7 +52,7 @@ def list_alerts(
     until: datetime | None = None,
 ) -> PageOut[AlertOut]:
     f = AlertFilter(
-        under=scope,
+        under=who.scope(scope),
         status=status.value if status else None,
         severity=severity.value if severity else None,
         plate=plate,
@@ -80,10 +84,10 @@ class AlertDetail(BaseModel):
 
 
 @router.get("/{alert_id}", response_model=AlertDetail, summary="One alert with its frozen evidence")
-def get_alert(alert_id: str, app: AppDep) -> AlertDetail:
+def get_alert(alert_id: str, app: AppDep, who: Annotated[Principal, requires(P.ALERTS_READ)]) -> AlertDetail:
     with app.uow() as uow:
         alert = uow.alerts.get(alert_id)
-    if alert is None:
+    if alert is None or not who.sees(alert.jurisdiction):
         raise NotFound(f"no alert {alert_id}")
     return AlertDetail(
         id=alert.id,

@@ -1,21 +1,33 @@
-"""/api/v1/cases: offsite cases — list, case file, review (file or decline), the notice PDF."""
+"""/api/v1/cases: offsite cases — list, case file, review (file or decline), the notice PDF.
+
+Staff read the cases of their jurisdiction under /api/v1/cases; a party or an enterprise reads
+its own under /api/v1/my/cases. A party's name is masked unless asked for in full (audited).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from zhifa.domain.cases import Case, CaseStatus, Officer, Procedure
-from zhifa.entrypoints.api.deps import AppDep, PageDep, PageOut, ScopeDep, aware
+from zhifa.bootstrap import App
+from zhifa.domain.cases import Case, CaseStatus, Officer, PartyKind, Procedure
+from zhifa.domain.masking import mask_name
+from zhifa.domain.permissions import Forbidden, Principal
+from zhifa.domain.permissions import Permission as P
+from zhifa.entrypoints.api.deps import AppDep, PageDep, PageOut, ScopeDep, UnmaskQuery, aware, disclose
+from zhifa.entrypoints.api.security import requires
 from zhifa.services import cases as case_service
+from zhifa.services.privacy import record_disclosure
 from zhifa.services.queries import CaseFilter
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+mine = APIRouter(prefix="/api/v1/my/cases", tags=["cases"])
+Staff = Annotated[Principal, requires(P.CASES_READ)]
+Outsider = Annotated[Principal, requires(P.CASES_READ_OWN)]
 
 
 class CaseOut(BaseModel):
@@ -27,33 +39,90 @@ class CaseOut(BaseModel):
     jurisdiction_name: str
     plate: str
     plate_colour: int
+    party_kind: PartyKind
     party_name: str
     opened_at: datetime
     proposed_penalty: dict[str, Any]
     reviewer_name: str | None
 
 
-@router.get("", response_model=PageOut[CaseOut], summary="List cases, newest first")
-def list_cases(
-    app: AppDep,
-    page: PageDep,
-    scope: ScopeDep,
-    status: CaseStatus | None = None,
-    plate: Annotated[str | None, Query(description="Plate or its beginning")] = None,
-    case_number: Annotated[str | None, Query(description="Part of the case number (案号)")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+def _is_personal(party_kind: object, name: str) -> bool:
+    # An individual's name is personal data (行政处罚法 第五十条); an organisation's is not.
+    return bool(name) and str(party_kind) != PartyKind.ORGANISATION.value
+
+
+def _masked_rows(rows: list[Any], unmasked: bool) -> list[Any]:
+    if unmasked:
+        return rows
+    return [
+        r | {"party_name": mask_name(r["party_name"])}
+        if _is_personal(r["party_kind"], r["party_name"])
+        else r
+        for r in rows
+    ]
+
+
+def _case_list(
+    app: App, f: CaseFilter, page: Any, who: Principal, unmask: bool, own: bool
 ) -> PageOut[CaseOut]:
-    f = CaseFilter(
-        under=scope,
-        status=status.value if status else None,
-        plate=plate,
-        case_number=case_number,
-        since=aware(since, app),
-        until=aware(until, app),
-    )
     result = app.read_model.cases(f, page)
+    personal = [r["id"] for r in result.items if _is_personal(r["party_kind"], r["party_name"])]
+    if own:
+        record_disclosure(app.uow, app.clock, who.actor, "case", personal, ["party_name"], own=True)
+    elif unmask:
+        disclose(app, who, "case", personal, ["party_name"])
+    result.items[:] = _masked_rows(list(result.items), unmask or own)
     return PageOut.of(CaseOut, result)
+
+
+class CaseQuery:
+    def __init__(
+        self,
+        status: CaseStatus | None = None,
+        plate: Annotated[str | None, Query(description="Plate or its beginning")] = None,
+        case_number: Annotated[str | None, Query(description="Part of the case number (案号)")] = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> None:
+        self.status, self.plate, self.case_number, self.since, self.until = (
+            status,
+            plate,
+            case_number,
+            since,
+            until,
+        )
+
+    def filter(self, app: App, **scope: Any) -> CaseFilter:
+        return CaseFilter(
+            status=self.status.value if self.status else None,
+            plate=self.plate,
+            case_number=self.case_number,
+            since=aware(self.since, app),
+            until=aware(self.until, app),
+            **scope,
+        )
+
+
+CaseQueryDep = Annotated[CaseQuery, Depends()]
+
+
+@router.get("", response_model=PageOut[CaseOut], summary="List cases of the jurisdiction, newest first")
+def list_cases(
+    app: AppDep, page: PageDep, scope: ScopeDep, who: Staff, query: CaseQueryDep, unmask: UnmaskQuery = False
+) -> PageOut[CaseOut]:
+    f = query.filter(app, under=who.scope(scope))
+    return _case_list(app, f, page, who, unmask, own=False)
+
+
+@mine.get("", response_model=PageOut[CaseOut], summary="My cases: a party's or an enterprise's own")
+def list_my_cases(app: AppDep, page: PageDep, who: Outsider, query: CaseQueryDep) -> PageOut[CaseOut]:
+    f = query.filter(
+        app,
+        own_only=True,
+        own_enterprise_id=who.enterprise_id,
+        own_vehicles=tuple(sorted((k.plate, int(k.colour)) for k in who.vehicles)),
+    )
+    return _case_list(app, f, page, who, unmask=False, own=True)
 
 
 class HistoryEntryOut(BaseModel):
@@ -103,8 +172,11 @@ class CaseDetail(BaseModel):
     history: list[HistoryEntryOut]
 
 
-def _detail(file: case_service.CaseFile) -> CaseDetail:
+def _detail(file: case_service.CaseFile, unmasked: bool) -> CaseDetail:
     case: Case = file.case
+    party_name = case.party.name
+    if not unmasked and _is_personal(case.party.kind, party_name):
+        party_name = mask_name(party_name)
     return CaseDetail(
         id=case.id,
         case_number=case.case_number,
@@ -115,7 +187,7 @@ def _detail(file: case_service.CaseFile) -> CaseDetail:
         plate=case.vehicle.plate,
         plate_colour=int(case.vehicle.colour),
         party_kind=case.party.kind.value,
-        party_name=case.party.name,
+        party_name=party_name,
         opened_at=case.opened_at,
         facts=case.facts,
         proposed_penalty=case.proposed_penalty,
@@ -149,41 +221,68 @@ def _detail(file: case_service.CaseFile) -> CaseDetail:
     )
 
 
+def readable_case(app: App, who: Principal, case_id: str, *, own: bool) -> case_service.CaseFile:
+    """The case file if ``who`` may read it; a case they may not read is reported as absent."""
+    file = case_service.case_file(app.case_deps, case_id)
+    case = file.case
+    allowed = who.owns_case(case.vehicle, case.party.enterprise_id) if own else who.sees(case.jurisdiction)
+    if not allowed:
+        raise case_service.CaseNotFound(f"案件不存在：{case_id}")
+    return file
+
+
+def _shown(app: App, who: Principal, file: case_service.CaseFile, unmask: bool, own: bool) -> CaseDetail:
+    if _is_personal(file.case.party.kind, file.case.party.name):
+        if own:
+            record_disclosure(app.uow, app.clock, who.actor, "case", [file.case.id], ["party_name"], own=True)
+        elif unmask:
+            disclose(app, who, "case", [file.case.id], ["party_name"])
+    return _detail(file, unmasked=unmask or own)
+
+
 @router.get("/{case_id}", response_model=CaseDetail, summary="The case file (案卷)")
-def get_case(case_id: str, app: AppDep) -> CaseDetail:
-    return _detail(case_service.case_file(app.case_deps, case_id))
+def get_case(case_id: str, app: AppDep, who: Staff, unmask: UnmaskQuery = False) -> CaseDetail:
+    return _shown(app, who, readable_case(app, who, case_id, own=False), unmask, own=False)
 
 
-class OfficerIn(BaseModel):
-    officer_name: str = Field(min_length=1, max_length=64, description="Reviewing officer's name")
-    officer_credential: str = Field(
-        min_length=1, max_length=32, description="Enforcement credential number (执法证号)"
-    )
+@mine.get("/{case_id}", response_model=CaseDetail, summary="One of my cases")
+def get_my_case(case_id: str, app: AppDep, who: Outsider) -> CaseDetail:
+    return _shown(app, who, readable_case(app, who, case_id, own=True), unmask=False, own=True)
 
 
-class RejectIn(OfficerIn):
+class RejectIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, description="Why the case is not filed (不予立案理由)")
+
+
+Reviewer = Annotated[Principal, requires(P.CASES_REVIEW)]
+
+
+def officer_of(who: Principal) -> Officer:
+    """The signed-in officer, by name and enforcement credential (行政处罚法 第四十二条)."""
+    if not who.credential_number:
+        raise Forbidden("审核立案须由持有执法证的执法人员进行")
+    return Officer(who.display_name, who.credential_number)
 
 
 @router.post(
     "/{case_id}/approve",
     response_model=CaseDetail,
     summary="File the case and issue its 违法行为通知书",
-    description="The officer has reviewed the device record (行政处罚法 第四十一条第二款). Assigns the "
-    "case number, renders the notice as PDF and stores it by SHA-256. Refused (422) when required "
-    "pictures are missing or the case is not awaiting review.",
+    description="The signed-in officer has reviewed the device record (行政处罚法 第四十一条第二款). "
+    "Assigns the case number, renders the notice as PDF and stores it by SHA-256. Refused (422) when "
+    "required pictures are missing or the case is not awaiting review.",
 )
-async def approve(case_id: str, body: OfficerIn, app: AppDep) -> CaseDetail:
-    officer = Officer(body.officer_name.strip(), body.officer_credential.strip())
-    await run_in_threadpool(case_service.approve_case, app.case_deps, case_id, officer)
-    return _detail(await run_in_threadpool(case_service.case_file, app.case_deps, case_id))
+def approve(case_id: str, app: AppDep, who: Reviewer) -> CaseDetail:
+    readable_case(app, who, case_id, own=False)
+    case_service.approve_case(app.case_deps, case_id, officer_of(who), actor=who.actor)
+    return _detail(case_service.case_file(app.case_deps, case_id), unmasked=False)
 
 
 @router.post("/{case_id}/reject", response_model=CaseDetail, summary="Decline to file the case (不予立案)")
-async def reject(case_id: str, body: RejectIn, app: AppDep) -> CaseDetail:
-    officer = Officer(body.officer_name.strip(), body.officer_credential.strip())
-    await run_in_threadpool(case_service.reject_case, app.case_deps, case_id, officer, body.reason)
-    return _detail(await run_in_threadpool(case_service.case_file, app.case_deps, case_id))
+def reject(case_id: str, body: RejectIn, app: AppDep, who: Reviewer) -> CaseDetail:
+    readable_case(app, who, case_id, own=False)
+    case_service.reject_case(app.case_deps, case_id, officer_of(who), body.reason, actor=who.actor)
+    return _detail(case_service.case_file(app.case_deps, case_id), unmasked=False)
 
 
 @router.get(
@@ -192,8 +291,26 @@ async def reject(case_id: str, body: RejectIn, app: AppDep) -> CaseDetail:
     summary="The issued 违法行为通知书, byte for byte as issued",
     responses={200: {"content": {"application/pdf": {}}}},
 )
-def notice(case_id: str, app: AppDep) -> Response:
+def notice(case_id: str, app: AppDep, who: Staff) -> Response:
+    readable_case(app, who, case_id, own=False)
+    return _notice(app, who, case_id, own=False)
+
+
+@mine.get(
+    "/{case_id}/notice.pdf",
+    response_class=Response,
+    summary="The 违法行为通知书 of one of my cases",
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def my_notice(case_id: str, app: AppDep, who: Outsider) -> Response:
+    readable_case(app, who, case_id, own=True)
+    return _notice(app, who, case_id, own=True)
+
+
+def _notice(app: App, who: Principal, case_id: str, own: bool) -> Response:
     document, data = case_service.notice_pdf(app.case_deps, case_id)
+    # The notice names the party in full: handing it out is a read of personal data.
+    record_disclosure(app.uow, app.clock, who.actor, "document", [document.id], ["notice"], own=own)
     filename = f"notice-{document.sha256[:12]}.pdf"
     return Response(
         data,

@@ -10,6 +10,8 @@ from pydantic import BaseModel
 
 from zhifa.bootstrap import App
 from zhifa.domain.jurisdictions import DivisionCode
+from zhifa.domain.permissions import Permission, Principal
+from zhifa.services.privacy import record_disclosure
 from zhifa.services.queries import MAX_PAGE_SIZE, Page, PageRequest
 
 
@@ -72,3 +74,18 @@ class PageOut(BaseModel, Generic[ItemT]):
             limit=page.limit,
             offset=page.offset,
         )
+
+
+UnmaskQuery = Annotated[
+    bool,
+    Query(
+        description="Show personal data (names, ID numbers, phones) in full. Needs the "
+        "personal_data:unmask permission; every such read is written to the audit log."
+    ),
+]
+
+
+def disclose(app: App, who: Principal, object_type: str, ids: list[str], fields: list[str]) -> None:
+    """Allow and audit an unmasked read of personal data, or refuse it (403)."""
+    who.require(Permission.PERSONAL_DATA_UNMASK)
+    record_disclosure(app.uow, app.clock, who.actor, object_type, ids, fields)

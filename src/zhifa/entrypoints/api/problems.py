@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zhifa.domain.errors import DomainError
+from zhifa.domain.permissions import Forbidden
+from zhifa.entrypoints.api.security import RateLimited
+from zhifa.services.accounts import AccountNotFound, LoginFailed, NotAuthenticated
 from zhifa.services.cases import CaseNotFound
 from zhifa.services.ports import ConcurrentUpdate, DuplicateKey
 from zhifa.services.weighings import BatchTooLarge
@@ -45,13 +49,46 @@ def _respond(request: Request, status: int, kind: str, detail: str, **extra: Any
     return problem(status, kind, detail, request.url.path, **extra)
 
 
+def _is_page(request: Request) -> bool:
+    return getattr(request.app.state, "html_error", None) is not None and not request.url.path.startswith(
+        "/api/"
+    )
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(NotAuthenticated)
+    async def _unauthenticated(request: Request, exc: NotAuthenticated) -> Response:
+        if _is_page(request) and request.method == "GET":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        response = _respond(request, 401, "unauthenticated", str(exc))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="zhifa"'
+        return response
+
+    @app.exception_handler(LoginFailed)
+    async def _login_failed(request: Request, exc: LoginFailed) -> Response:
+        return _respond(request, 401, "login-failed", str(exc))
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return _respond(request, 403, "forbidden", str(exc))
+
+    @app.exception_handler(RateLimited)
+    async def _limited(request: Request, exc: RateLimited) -> Response:
+        response = _respond(request, 429, "rate-limited", str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         return _respond(request, 422, "rule-violated", str(exc))
 
     @app.exception_handler(CaseNotFound)
     async def _case_missing(request: Request, exc: CaseNotFound) -> Response:
+        return _respond(request, 404, "not-found", str(exc))
+
+    @app.exception_handler(AccountNotFound)
+    async def _account_missing(request: Request, exc: AccountNotFound) -> Response:
         return _respond(request, 404, "not-found", str(exc))
 
     @app.exception_handler(NotFound)

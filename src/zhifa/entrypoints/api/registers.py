@@ -9,10 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, Field
 
+from zhifa.domain.masking import mask_name
+from zhifa.domain.permissions import Forbidden, Principal
+from zhifa.domain.permissions import Permission as P
 from zhifa.domain.sites import SiteKind
 from zhifa.domain.vehicles import Vehicle, VehicleKey, VehicleKind
-from zhifa.entrypoints.api.deps import AppDep, ScopeDep
+from zhifa.entrypoints.api.deps import AppDep, ScopeDep, UnmaskQuery, disclose
 from zhifa.entrypoints.api.problems import NotFound
+from zhifa.entrypoints.api.security import requires
 from zhifa.services import registers
 
 router = APIRouter(prefix="/api/v1", tags=["registers"])
@@ -29,9 +33,11 @@ class JurisdictionOut(BaseModel):
 
 
 @router.get("/jurisdictions", response_model=list[JurisdictionOut], summary="Jurisdictions (辖区)")
-def list_jurisdictions(app: AppDep, scope: ScopeDep) -> list[JurisdictionOut]:
+def list_jurisdictions(
+    app: AppDep, scope: ScopeDep, who: Annotated[Principal, requires(P.REGISTERS_READ)]
+) -> list[JurisdictionOut]:
     with app.uow() as uow:
-        items = uow.jurisdictions.list(scope)
+        items = uow.jurisdictions.list(who.scope(scope))
     return [
         JurisdictionOut(
             code=j.code.code,
@@ -61,8 +67,10 @@ class SiteOut(BaseModel):
 
 
 @router.get("/sites", response_model=list[SiteOut], summary="Weighing sites (治超站 / 不停车检测点)")
-def list_sites(app: AppDep, scope: ScopeDep) -> list[SiteOut]:
-    return [SiteOut.model_validate(row) for row in app.read_model.sites(scope)]
+def list_sites(
+    app: AppDep, scope: ScopeDep, who: Annotated[Principal, requires(P.REGISTERS_READ)]
+) -> list[SiteOut]:
+    return [SiteOut.model_validate(row) for row in app.read_model.sites(who.scope(scope))]
 
 
 class SiteIn(BaseModel):
@@ -87,9 +95,16 @@ SiteId = Annotated[str, Path(pattern=r"^[0-9A-Za-z][0-9A-Za-z_.\-]{0,63}$")]
 
 
 @router.put("/sites/{site_id}", response_model=SiteOut, summary="Register or update a weighing site")
-def put_site(site_id: SiteId, body: SiteIn, app: AppDep) -> SiteOut:
+def put_site(
+    site_id: SiteId, body: SiteIn, app: AppDep, who: Annotated[Principal, requires(P.REGISTERS_WRITE)]
+) -> SiteOut:
     site = registers.SiteInput(id=site_id, **body.model_dump()).to_site()
-    registers.save_site(app.uow, site)
+    with app.uow() as uow:
+        existing = uow.sites.get(site_id)
+    for place in (site.jurisdiction, existing.jurisdiction if existing else site.jurisdiction):
+        if not who.sees(place):
+            raise Forbidden(f"无权维护辖区 {place} 的检测站点（本单位辖区 {who.division}）")
+    registers.save_site(app.uow, site, clock=app.clock, actor=who.actor)
     row = next(r for r in app.read_model.sites(site.jurisdiction) if r["id"] == site_id)
     return SiteOut.model_validate(row)
 
@@ -115,9 +130,18 @@ class EnterpriseOut(BaseModel):
     status_code=status.HTTP_201_CREATED,
     summary="Register a transport enterprise",
 )
-def post_enterprise(body: EnterpriseIn, app: AppDep) -> EnterpriseOut:
+def post_enterprise(
+    body: EnterpriseIn, app: AppDep, who: Annotated[Principal, requires(P.REGISTERS_WRITE)]
+) -> EnterpriseOut:
     e = registers.register_enterprise(
-        app.uow, app.ids, uscc=body.uscc, name=body.name, division=body.division, address=body.address
+        app.uow,
+        app.ids,
+        clock=app.clock,
+        actor=who.actor,
+        uscc=body.uscc,
+        name=body.name,
+        division=body.division,
+        address=body.address,
     )
     return EnterpriseOut(id=e.id, uscc=e.uscc, name=e.name, division=e.division, address=e.address)
 
@@ -153,7 +177,9 @@ class VehicleOut(BaseModel):
     home_division: str | None
 
 
-def _vehicle_out(v: Vehicle) -> VehicleOut:
+def vehicle_out(v: Vehicle, unmasked: bool = True) -> VehicleOut:
+    # An individual owner's name is personal data (行政处罚法 第五十条); a firm's name is not.
+    owner = v.owner_name if unmasked or v.enterprise_id else mask_name(v.owner_name)
     return VehicleOut(
         id=v.id,
         plate=v.key.plate,
@@ -161,7 +187,7 @@ def _vehicle_out(v: Vehicle) -> VehicleOut:
         kind=v.kind,
         axles=v.axles,
         enterprise_id=v.enterprise_id,
-        owner_name=v.owner_name,
+        owner_name=owner,
         licensed_gross_kg=v.licensed_gross_kg,
         single_drive_axle=v.single_drive_axle,
         single_tyre_axles=v.single_tyre_axles,
@@ -174,20 +200,36 @@ def _vehicle_out(v: Vehicle) -> VehicleOut:
 @router.post(
     "/vehicles", response_model=VehicleOut, status_code=status.HTTP_201_CREATED, summary="Register a vehicle"
 )
-def post_vehicle(body: VehicleIn, app: AppDep) -> VehicleOut:
+def post_vehicle(
+    body: VehicleIn, app: AppDep, who: Annotated[Principal, requires(P.REGISTERS_WRITE)]
+) -> VehicleOut:
     vehicle = registers.register_vehicle(
-        app.uow, app.ids, registers.VehicleInput(**body.model_dump()), nev_marks=app.policy.nev_marks
+        app.uow,
+        app.ids,
+        registers.VehicleInput(**body.model_dump()),
+        clock=app.clock,
+        actor=who.actor,
+        nev_marks=app.policy.nev_marks,
     )
-    return _vehicle_out(vehicle)
+    return vehicle_out(vehicle)
 
 
 @router.get(
     "/vehicles/{plate}/{plate_colour}", response_model=VehicleOut, summary="A vehicle by plate and colour"
 )
-def get_vehicle(plate: str, plate_colour: int, app: AppDep) -> VehicleOut:
+def get_vehicle(
+    plate: str,
+    plate_colour: int,
+    app: AppDep,
+    who: Annotated[Principal, requires(P.VEHICLES_READ)],
+    unmask: UnmaskQuery = False,
+) -> VehicleOut:
+    # The vehicle register is province-wide: vehicles cross every jurisdiction they are checked in.
     key = VehicleKey.parse(plate, plate_colour, app.policy.nev_marks)
     with app.uow() as uow:
         vehicle = uow.vehicles.get_by_key(key)
     if vehicle is None:
         raise NotFound(f"no vehicle {key}")
-    return _vehicle_out(vehicle)
+    if unmask and not vehicle.enterprise_id:
+        disclose(app, who, "vehicle", [vehicle.id], ["owner_name"])
+    return vehicle_out(vehicle, unmasked=unmask)

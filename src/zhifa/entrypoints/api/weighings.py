@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from zhifa.domain.permissions import Permission as P
+from zhifa.domain.permissions import Principal
 from zhifa.domain.weighings import Disposition, ImageKind
 from zhifa.entrypoints.api.deps import AppDep, PageDep, PageOut, ScopeDep, aware
 from zhifa.entrypoints.api.problems import NotFound
+from zhifa.entrypoints.api.security import requires
 from zhifa.services.queries import WeighingFilter
 from zhifa.services.weighings import BatchResult, RecordStatus, ingest_weighings
 
@@ -114,9 +117,12 @@ class BatchResultOut(BaseModel):
     "(超限规定 第三条、第四十三条), invalid ones are returned with every reason. Re-sending a "
     "record id with the same content is a duplicate (idempotent); with other content it is rejected.",
 )
-async def post_weighings(batch: WeighingBatch, app: AppDep, request: Request) -> BatchResultOut:
-    del request
-    result = await run_in_threadpool(ingest_weighings, app.weighing_deps, batch.records)
+async def post_weighings(
+    batch: WeighingBatch, app: AppDep, who: Annotated[Principal, requires(P.WEIGHINGS_INGEST)]
+) -> BatchResultOut:
+    result = await run_in_threadpool(
+        lambda: ingest_weighings(app.weighing_deps, batch.records, within=who.division, actor=who.actor)
+    )
     return BatchResultOut.of(result)
 
 
@@ -141,6 +147,7 @@ class WeighingOut(BaseModel):
 @router.get("", response_model=PageOut[WeighingOut], summary="List weighings, newest first")
 def list_weighings(
     app: AppDep,
+    who: Annotated[Principal, requires(P.WEIGHINGS_READ)],
     page: PageDep,
     scope: ScopeDep,
     site_id: str | None = None,
@@ -150,7 +157,7 @@ def list_weighings(
     until: datetime | None = None,
 ) -> PageOut[WeighingOut]:
     f = WeighingFilter(
-        under=scope,
+        under=who.scope(scope),
         site_id=site_id,
         plate=plate,
         disposition=disposition.value if disposition else None,
@@ -185,10 +192,13 @@ class WeighingDetail(BaseModel):
 
 
 @router.get("/{record_id}", response_model=WeighingDetail, summary="One weighing with its assessment")
-def get_weighing(record_id: str, app: AppDep) -> WeighingDetail:
+def get_weighing(
+    record_id: str, app: AppDep, who: Annotated[Principal, requires(P.WEIGHINGS_READ)]
+) -> WeighingDetail:
     with app.uow() as uow:
         stored = uow.weighings.get(record_id)
-    if stored is None:
+    # Outside the principal's jurisdiction reads as absent: existence is not disclosed sideways.
+    if stored is None or not who.sees(stored.jurisdiction):
         raise NotFound(f"no weighing {record_id}")
     r = stored.reading
     return WeighingDetail(

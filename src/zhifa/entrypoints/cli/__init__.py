@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zhifa.entrypoints.cli import demo, overlimit, platform
+from zhifa.entrypoints.cli import accounts, audit, demo, overlimit, platform
 
 app = typer.Typer(
     name="zhifa",
@@ -16,6 +16,9 @@ app = typer.Typer(
 app.add_typer(overlimit.app, name="overlimit")
 app.add_typer(platform.db_app, name="db")
 app.add_typer(platform.reference_app, name="reference")
+app.add_typer(audit.app, name="audit")
+app.add_typer(accounts.users_app, name="users")
+app.add_typer(accounts.security_app, name="security")
 app.command("serve")(platform.serve)
 app.command("demo")(demo.demo)
 app.command("openapi")(platform.openapi)

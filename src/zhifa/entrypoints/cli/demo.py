@@ -19,10 +19,13 @@ from typing import Annotated
 import typer
 
 from zhifa.bootstrap import App
+from zhifa.domain.accounts import Department, Role, Unit
+from zhifa.domain.jurisdictions import DivisionCode
+from zhifa.domain.permissions import Permission
 from zhifa.domain.sites import SiteKind
 from zhifa.domain.vehicles import VehicleKind
 from zhifa.entrypoints.cli.platform import open_app, settings_with
-from zhifa.services import registers
+from zhifa.services import accounts, registers
 from zhifa.simulator.feed import HttpFeeder
 from zhifa.simulator.registers import SimVehicle, make_enterprises, make_vehicles
 from zhifa.simulator.weighings import SimSite, WeighingStream
@@ -85,6 +88,7 @@ def seed_sites(app: App, province: str, today: date, seed: int) -> list[str]:
                 enforcement_approved_on=verified + timedelta(days=10),
                 road=f"{junction.name}互通" + (f"（出口{junction.ref}）" if junction.ref else ""),
             ).to_site(),
+            clock=app.clock,
         )
         ids.append(site_id)
     return ids
@@ -99,11 +103,80 @@ def seed_fleet(app: App, seed: int, vehicles: int) -> list[SimVehicle]:
         seeded = uow.enterprises.get_by_uscc(enterprises[0].uscc) is not None
     if not seeded:
         for e in enterprises:
-            registers.register_enterprise(app.uow, app.ids, uscc=e.uscc, name=e.name, division=e.division)
+            registers.register_enterprise(
+                app.uow, app.ids, clock=app.clock, uscc=e.uscc, name=e.name, division=e.division
+            )
         for v in fleet:
             entry = v.register_entry() | {"kind": VehicleKind(v.kind)}
-            registers.register_vehicle(app.uow, app.ids, registers.VehicleInput(**entry))
+            registers.register_vehicle(app.uow, app.ids, registers.VehicleInput(**entry), clock=app.clock)
     return fleet
+
+
+# Demo accounts only: `make demo` prints them. Outside the demo there is no default password;
+# the first administrator is made with `zhifa users create-admin`.
+DEMO_PASSWORD = "Zhifa-Demo-2026"  # noqa: S105 - printed to the demo's user by design
+DEMO_ACCOUNTS = (
+    # username, name, division, roles, credential
+    ("admin", "系统管理员（演示）", "340000", {Role.ADMIN}, ""),
+    ("duty", "值班员（演示）", "340000", {Role.DUTY_OFFICER}, ""),
+    ("officer", "王执法（演示）", "340000", {Role.OFFICER}, "34000020260001"),
+    ("legal", "法制审核员（演示）", "340000", {Role.LEGAL_REVIEWER}, ""),
+    ("head", "单位负责人（演示）", "340000", {Role.UNIT_HEAD}, ""),
+    ("auditor", "审计员（演示）", "340000", {Role.AUDITOR}, ""),
+    ("hefei", "合肥执法员（演示）", "340100", {Role.OFFICER}, "34010020260002"),
+    ("yaohai", "瑶海执法员（演示）", "340102", {Role.OFFICER}, "34010220260003"),
+)
+
+
+def seed_accounts(app: App) -> list[tuple[str, str, str]]:
+    """Units of the province, 合肥市 and 瑶海区 and one account per role; (username, name, unit)."""
+    units: dict[str, Unit] = {}
+    with app.uow() as uow:
+        for unit in uow.units.list():
+            units.setdefault(unit.division.code, unit)
+    parent: Unit | None = None
+    for code in ("340000", "340100", "340102"):
+        if code not in units:
+            with app.uow() as uow:
+                jurisdiction = uow.jurisdictions.get(DivisionCode(code))
+            if jurisdiction is None:
+                raise typer.BadParameter(f"jurisdiction {code} is not loaded")
+            units[code] = accounts.create_unit(
+                app.account_deps,
+                None,
+                division=code,
+                name=jurisdiction.authority,
+                department=Department.ENFORCEMENT,
+                parent_id=parent.id if parent else None,
+            )
+        parent = units[code]
+    shown = []
+    for username, name, code, roles, credential in DEMO_ACCOUNTS:
+        with app.uow() as uow:
+            exists = uow.users.get_by_username(username) is not None
+        if not exists:
+            accounts.create_user(
+                app.account_deps,
+                None,
+                accounts.NewUser(username, name, units[code].id, frozenset(roles), DEMO_PASSWORD, credential),
+            )
+        shown.append((username, "、".join(r.label for r in sorted(roles)), units[code].name))
+    return shown
+
+
+def feeder_key(app: App) -> tuple[str, bytes]:
+    """A fresh API key of the province unit for the simulated weighing sites."""
+    province = DivisionCode(app.settings.province_code)
+    with app.uow() as uow:
+        unit = next(u for u in uow.units.list(province) if u.division == province)
+    issued = accounts.issue_api_key(
+        app.account_deps,
+        None,
+        unit_id=unit.id,
+        name="演示称重数据源（模拟）",
+        scopes={Permission.WEIGHINGS_INGEST},
+    )
+    return issued.key.id, bytes.fromhex(issued.secret)
 
 
 def demo(
@@ -129,6 +202,8 @@ def demo(
     site_ids = seed_sites(app, settings.province_code, today, seed)
     fleet = seed_fleet(app, seed, vehicles)
     stream = WeighingStream([SimSite(s) for s in site_ids], fleet, seed=seed + int(time.time()))
+    demo_users = seed_accounts(app)
+    key = feeder_key(app)
 
     base = f"http://{host}:{port}"
     typer.echo(
@@ -138,8 +213,8 @@ def demo(
                 "zhifa demo — 智慧交通综合执法监管平台 · 安徽省参考数据 + 模拟称重",
                 f"  网页 Web:    {base}/",
                 f"  接口 API:    {base}/docs   (OpenAPI: {base}/openapi.json)",
-                "  登录 Login:  not yet — accounts, roles and login arrive with issue #3;",
-                "               every page is open in this demo build.",
+                f"  登录 Login:  {base}/login — demo accounts, password {DEMO_PASSWORD} (demo only):",
+                *(f"               {u:<8} {roles} · {unit}" for u, roles, unit in demo_users),
                 f"  数据 Data:   {data_dir} (SQLite + evidence files); "
                 f"{report.added + report.already_present} jurisdictions, {len(site_ids)} weighing sites",
                 "  Alerts and cases appear within seconds; Ctrl+C stops.",
@@ -161,7 +236,7 @@ def demo(
         )
 
     feeder = HttpFeeder(
-        base, stream, app.clock.now, batch_size=batch, interval=interval, on_result=report_batch
+        base, stream, app.clock.now, batch_size=batch, interval=interval, on_result=report_batch, key=key
     )
 
     def start_feeding() -> None:

@@ -1,4 +1,8 @@
-"""The zh-CN pages (Jinja2, server-rendered) beside the API."""
+"""The zh-CN pages (Jinja2, server-rendered) beside the API.
+
+Every page but 登录 needs a signed-in user holding the permission the page declares; an anonymous
+visit is sent to the login form and comes back afterwards (problems.py).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from zhifa.bootstrap import App
-from zhifa.entrypoints.web import alerts, cases, dashboard, sites, weighings
+from zhifa.entrypoints.web import alerts, auth, cases, dashboard, sites, weighings
 from zhifa.entrypoints.web.common import STATIC, Pages
 
 
@@ -19,7 +23,7 @@ def install(api: FastAPI) -> None:
     # problems.py answers every error outside /api/ with this page instead of problem+json.
     api.state.html_error = pages.error
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (dashboard, weighings, alerts, cases, sites):
+    for module in (auth, dashboard, weighings, alerts, cases, sites):
         api.include_router(module.router)
 
     if Exception not in api.exception_handlers:

@@ -1,32 +1,40 @@
 """案件: the case list, the case file (案卷) and the officer's review (立案 or 不予立案).
 
-The review forms post form-encoded bodies here; the services decide. A refusal of the domain
-(missing evidence, a case no longer awaiting review, an empty reason) re-renders the case with
-status 422, the message, and what the officer typed.
+The reviewer is the signed-in officer, by name and 执法证号 from their account; the review forms
+carry the session's CSRF token, which the permission dependency checks. The services decide: a
+refusal of the domain (missing evidence, a case no longer awaiting review, an empty reason)
+re-renders the case with status 422, the message, and the reason the officer typed.
+
+An individual party's name is personal data: shown masked, in full only to holders of
+personal_data:unmask who ask for it (``?unmask=1``), and every such read is audited.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from zhifa.bootstrap import App
-from zhifa.domain.cases import CaseStatus, Officer
+from zhifa.domain.cases import CaseStatus
 from zhifa.domain.errors import DomainError
-from zhifa.entrypoints.api.deps import AppDep
-from zhifa.entrypoints.web.common import Pages, PagesDep
+from zhifa.domain.permissions import Permission as P
+from zhifa.domain.permissions import Principal
+from zhifa.entrypoints.api.cases import officer_of, readable_case
+from zhifa.entrypoints.api.deps import AppDep, disclose
+from zhifa.entrypoints.api.security import requires
+from zhifa.entrypoints.web.common import Pages, PagesDep, is_personal, shown_party, wants_unmask
 from zhifa.entrypoints.web.params import ListParams, enum_options, jurisdiction_options
 from zhifa.services import cases as case_service
 from zhifa.services.queries import CaseFilter
 
 router = APIRouter(include_in_schema=False)
+Reader = Annotated[Principal, requires(P.CASES_READ)]
+Reviewer = Annotated[Principal, requires(P.CASES_REVIEW)]
 
-# The columns the review is stored in (cases.reviewer_name / reviewer_credential) bound these.
-MAX_NAME = 64
-MAX_CREDENTIAL = 32
+# The column the reason is stored in bounds it, as the API's RejectIn does.
 MAX_REASON = 2000
 
 DONE_MESSAGES = {
@@ -53,25 +61,47 @@ HISTORY_FIELDS = {
 FormText = Annotated[str, Form()]
 
 
+def _with_query(path: str, params: dict[str, str]) -> str:
+    kept = {k: v for k, v in params.items() if v}
+    return f"{path}?{urlencode(kept)}" if kept else path
+
+
 @router.get("/cases", response_class=HTMLResponse)
-def case_list(request: Request, app: AppDep, pages: PagesDep) -> HTMLResponse:
+def case_list(request: Request, app: AppDep, pages: PagesDep, who: Reader) -> HTMLResponse:
+    unmask = wants_unmask(request)
+    if unmask:
+        who.require(P.PERSONAL_DATA_UNMASK)  # refused before anything is read
     p = ListParams(request, app.policy.zone)
     f = CaseFilter(
-        under=p.division(),
+        under=who.scope(p.division()),
         status=p.choice("status", CaseStatus, "状态"),
         plate=p.text("plate"),
         case_number=p.text("case_number"),
     )
     result = app.read_model.cases(f, p.page_request)
+    personal = [r["id"] for r in result.items if is_personal(r["party_kind"], r["party_name"])]
+    if unmask:
+        disclose(app, who, "case", personal, ["party_name"])
+    filters = dict(p.values)
+    if p.page > 1:
+        filters["page"] = str(p.page)
+    if unmask:
+        p.values["unmask"] = "1"  # paging on keeps the names shown (each page is audited)
     return pages.render(
         request,
         "cases.html",
-        rows=result.items,
+        rows=[
+            r | {"party_name": shown_party(r["party_kind"], r["party_name"], unmask)} for r in result.items
+        ],
         pager=p.pager(result.total),
         form=p.values,
         notices=p.invalid,
-        jurisdictions=jurisdiction_options(app),
+        jurisdictions=jurisdiction_options(app, who),
         statuses=enum_options(CaseStatus),
+        unmasked=unmask,
+        may_unmask=bool(personal) and who.can(P.PERSONAL_DATA_UNMASK),
+        masked_href=_with_query("/cases", filters),
+        unmask_href=_with_query("/cases", filters | {"unmask": "1"}),
     )
 
 
@@ -87,13 +117,19 @@ def _render_case(
     request: Request,
     app: App,
     pages: Pages,
+    who: Principal,
     case_id: str,
     *,
+    unmask: bool = False,
     status_code: int = 200,
     error: str = "",
     typed: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    file = case_service.case_file(app.case_deps, case_id)
+    file = readable_case(app, who, case_id, own=False)
+    case = file.case
+    personal = is_personal(case.party.kind, case.party.name)
+    if unmask and personal:
+        disclose(app, who, "case", [case.id], ["party_name"])
     images = file.weighing.reading.images
     present = {ref.kind for ref in images}
     missing = [kind for kind in app.policy.required_images if kind not in present]
@@ -102,12 +138,18 @@ def _render_case(
         for entry in file.history
     ]
     done = request.query_params.get("done", "")
+    href = f"/cases/{quote(case_id, safe='')}"
     return pages.render(
         request,
         "case.html",
         status_code=status_code,
         file=file,
-        case=file.case,
+        case=case,
+        party_name=shown_party(case.party.kind, case.party.name, unmask),
+        unmasked=unmask and personal,
+        may_unmask=personal and who.can(P.PERSONAL_DATA_UNMASK),
+        masked_href=href,
+        unmask_href=f"{href}?unmask=1",
         reading=file.weighing.reading,
         assessment=file.weighing.assessment or {},
         site=file.alert.evidence.get("site") or {},
@@ -115,7 +157,10 @@ def _render_case(
         missing=missing,
         history=history,
         notice_href=f"/api/v1/cases/{quote(case_id, safe='')}/notice.pdf",
-        pending=file.case.status is CaseStatus.PENDING_REVIEW,
+        pending=case.status is CaseStatus.PENDING_REVIEW,
+        # Officers hold a 执法证号 by construction (domain/accounts.py); the check keeps the form away
+        # from anyone the review would refuse.
+        may_review=who.can(P.CASES_REVIEW) and bool(who.credential_number),
         done=DONE_MESSAGES.get(done, "") if status_code == 200 else "",
         error=error,
         typed=typed or {},
@@ -123,18 +168,11 @@ def _render_case(
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_detail(case_id: str, request: Request, app: AppDep, pages: PagesDep) -> HTMLResponse:
-    return _render_case(request, app, pages, case_id)
-
-
-def _too_long(name: str, credential: str, reason: str = "") -> str:
-    if len(name) > MAX_NAME:
-        return f"执法人员姓名不得超过{MAX_NAME}个字符"
-    if len(credential) > MAX_CREDENTIAL:
-        return f"执法证号不得超过{MAX_CREDENTIAL}个字符"
-    if len(reason) > MAX_REASON:
-        return f"不予立案理由不得超过{MAX_REASON}个字符"
-    return ""
+def case_detail(case_id: str, request: Request, app: AppDep, pages: PagesDep, who: Reader) -> HTMLResponse:
+    unmask = wants_unmask(request)
+    if unmask:
+        who.require(P.PERSONAL_DATA_UNMASK)
+    return _render_case(request, app, pages, who, case_id, unmask=unmask)
 
 
 def _done(case_id: str, what: str) -> RedirectResponse:
@@ -142,54 +180,31 @@ def _done(case_id: str, what: str) -> RedirectResponse:
     return RedirectResponse(f"/cases/{quote(case_id, safe='')}?done={what}", status_code=303)
 
 
-# No login and no CSRF token yet: both come with the accounts issue. Until then anyone who can
-# reach these pages can review cases, so the platform must only be served on a closed network.
 @router.post("/cases/{case_id}/approve", response_class=HTMLResponse)
-def approve(
-    case_id: str,
-    request: Request,
-    app: AppDep,
-    pages: PagesDep,
-    officer_name: FormText = "",
-    officer_credential: FormText = "",
-) -> Response:
-    name, credential = officer_name.strip(), officer_credential.strip()
-    typed = {"form": "approve", "officer_name": officer_name, "officer_credential": officer_credential}
-    error = _too_long(name, credential)
-    if not error:
-        try:
-            case_service.approve_case(app.case_deps, case_id, Officer(name, credential))
-        except DomainError as exc:
-            error = str(exc)
-        else:
-            return _done(case_id, "approved")
-    return _render_case(request, app, pages, case_id, status_code=422, error=error, typed=typed)
+def approve(case_id: str, request: Request, app: AppDep, pages: PagesDep, who: Reviewer) -> Response:
+    readable_case(app, who, case_id, own=False)  # another jurisdiction's case: 404, as if absent
+    officer = officer_of(who)  # an account without 执法证号 may not review: 403
+    try:
+        case_service.approve_case(app.case_deps, case_id, officer, actor=who.actor)
+    except DomainError as exc:
+        return _render_case(request, app, pages, who, case_id, status_code=422, error=str(exc))
+    return _done(case_id, "approved")
 
 
-# See approve: CSRF protection and login arrive with the accounts issue.
 @router.post("/cases/{case_id}/reject", response_class=HTMLResponse)
 def reject(
-    case_id: str,
-    request: Request,
-    app: AppDep,
-    pages: PagesDep,
-    officer_name: FormText = "",
-    officer_credential: FormText = "",
-    reason: FormText = "",
+    case_id: str, request: Request, app: AppDep, pages: PagesDep, who: Reviewer, reason: FormText = ""
 ) -> Response:
-    name, credential = officer_name.strip(), officer_credential.strip()
-    typed = {
-        "form": "reject",
-        "officer_name": officer_name,
-        "officer_credential": officer_credential,
-        "reason": reason,
-    }
-    error = _too_long(name, credential, reason)
-    if not error:
+    readable_case(app, who, case_id, own=False)
+    officer = officer_of(who)
+    typed = {"form": "reject", "reason": reason}
+    if len(reason) > MAX_REASON:
+        error = f"不予立案理由不得超过{MAX_REASON}个字符"
+    else:
         try:
-            case_service.reject_case(app.case_deps, case_id, Officer(name, credential), reason)
+            case_service.reject_case(app.case_deps, case_id, officer, reason, actor=who.actor)
         except DomainError as exc:
             error = str(exc)
         else:
             return _done(case_id, "rejected")
-    return _render_case(request, app, pages, case_id, status_code=422, error=error, typed=typed)
+    return _render_case(request, app, pages, who, case_id, status_code=422, error=error, typed=typed)

@@ -17,12 +17,17 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from zhifa.bootstrap import App
 from zhifa.domain.alerts import AlertStatus, Severity
 from zhifa.domain.cases import CaseStatus, PartyKind, Procedure
 from zhifa.domain.documents import DocumentKind
+from zhifa.domain.jurisdictions import DivisionCode
+from zhifa.domain.masking import mask_name
+from zhifa.domain.permissions import Permission, Principal
 from zhifa.domain.sites import SiteKind
 from zhifa.domain.vehicles import PlateColour, VehicleKind
 from zhifa.domain.weighings import Disposition, ImageKind
+from zhifa.entrypoints.api.security import CSRF_FIELD, csrf_token
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -53,14 +58,25 @@ PROFILE_SOURCES = {
     "default": "按有利于当事人的原则认定",
 }
 
+# The header's links, each shown only to a principal holding the permission its page declares.
+NAV: tuple[tuple[str, str, Permission], ...] = (
+    ("/", "总览", Permission.DASHBOARD_VIEW),
+    ("/weighings", "称重记录", Permission.WEIGHINGS_READ),
+    ("/alerts", "预警", Permission.ALERTS_READ),
+    ("/cases", "案件", Permission.CASES_READ),
+    ("/sites", "检测站点", Permission.REGISTERS_READ),
+)
+
 ERROR_TITLES = {
     400: "请求有误",
+    401: "未登录或登录已失效",
     403: "无权访问",
     404: "页面或记录不存在",
     405: "不支持该操作",
     409: "记录已被他人修改，请刷新后重试",
     413: "提交的数据过大",
     422: "无法处理该请求",
+    429: "请求过于频繁，请稍后再试",
     500: "系统内部错误",
 }
 
@@ -128,6 +144,20 @@ def safe_link(uri: str) -> str | None:
     return uri if uri.lower().startswith(("https://", "http://")) else None
 
 
+def is_personal(party_kind: object, name: str) -> bool:
+    # An individual's name is personal data (行政处罚法 第五十条); an organisation's is not.
+    return bool(name) and str(party_kind) != PartyKind.ORGANISATION.value
+
+
+def shown_party(party_kind: object, name: str, unmasked: bool) -> str:
+    """The party's name as a page shows it: an individual's masked unless unmasking was allowed."""
+    return name if unmasked or not is_personal(party_kind, name) else mask_name(name)
+
+
+def wants_unmask(request: Request) -> bool:
+    return request.query_params.get("unmask", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 class Pages:
     """The Jinja2 environment (autoescaped, strict) and the HTML responses built with it."""
 
@@ -150,7 +180,11 @@ class Pages:
             metres=metres,
             penalty=penalty_text,
         )
-        self.env.globals.update(safe_link=safe_link, profile_sources=PROFILE_SOURCES)
+        self.env.globals.update(
+            safe_link=safe_link, profile_sources=PROFILE_SOURCES, nav=NAV, P=Permission, csrf_field=CSRF_FIELD
+        )
+        # Division names are reference data (GB/T 2260) that change between deployments at most.
+        self._division_names: dict[DivisionCode, str] = {}
 
     def local_time(self, value: datetime | None) -> str:
         if value is None:
@@ -160,9 +194,37 @@ class Pages:
     def local_day(self, value: datetime | None) -> str:
         return DASH if value is None else value.astimezone(self.zone).date().isoformat()
 
+    def division_name(self, app: App, code: DivisionCode) -> str:
+        name = self._division_names.get(code)
+        if name is None:
+            try:
+                with app.uow() as uow:
+                    found = uow.jurisdictions.get(code)
+            except Exception:
+                return code.code  # the 500 page must render even when the store is what failed
+            name = self._division_names[code] = found.name if found else code.code
+        return name
+
     def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        html = self.env.get_template(template).render(request=request, path=request.url.path, **context)
-        return HTMLResponse(html, status_code=status_code)
+        # Login and errors raised before authentication render without anyone signed in; the
+        # templates are strict, so "nobody" is passed explicitly rather than left undefined.
+        principal: Principal | None = getattr(request.state, "principal", None)
+        unit_name = ""
+        if principal is not None:
+            unit_name = self.division_name(request.app.state.zhifa, principal.division)
+        shared = {
+            "request": request,
+            "path": request.url.path,
+            "principal": principal,
+            "unit_name": unit_name,
+            "csrf_token": csrf_token(request),
+        }
+        html = self.env.get_template(template).render(**(shared | context))
+        response = HTMLResponse(html, status_code=status_code)
+        # Pages show enforcement and personal data, and forms carry tokens: no shared cache, and no
+        # browser history after sign-out, may keep them.
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     def error(self, request: Request, status: int, detail: str) -> HTMLResponse:
         """The HTML error page that problems.py shows for any failure outside /api/."""

@@ -1,15 +1,22 @@
-"""总览: what a duty officer watches — today's counts, the newest alerts, the review queue."""
+"""总览: what a duty officer watches — today's counts, the newest alerts, the review queue.
+
+Everything on it is of the signed-in user's division and those beneath it.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from zhifa.domain.cases import CaseStatus
-from zhifa.entrypoints.api.deps import AppDep
-from zhifa.entrypoints.web.common import PagesDep
+from zhifa.domain.permissions import Permission as P
+from zhifa.domain.permissions import Principal
+from zhifa.entrypoints.api.deps import AppDep, disclose
+from zhifa.entrypoints.api.security import requires
+from zhifa.entrypoints.web.common import PagesDep, is_personal, shown_party, wants_unmask
 from zhifa.services.queries import AlertFilter, CaseFilter, PageRequest
 
 router = APIRouter(include_in_schema=False)
@@ -19,13 +26,23 @@ REFRESH_SECONDS = 15
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, app: AppDep, pages: PagesDep) -> HTMLResponse:
+def dashboard(
+    request: Request, app: AppDep, pages: PagesDep, who: Annotated[Principal, requires(P.DASHBOARD_VIEW)]
+) -> HTMLResponse:
+    unmask = wants_unmask(request)
+    if unmask:
+        who.require(P.PERSONAL_DATA_UNMASK)  # refused before anything is read
     now = app.clock.now()
     # "Today" is the officer's day: since local midnight, not UTC midnight (08:00 in Shanghai).
     midnight = datetime.combine(now.astimezone(app.policy.zone).date(), time(), app.policy.zone)
-    counts = app.read_model.counts(since=midnight)
-    alerts = app.read_model.alerts(AlertFilter(), PageRequest(NEWEST))
-    pending = app.read_model.cases(CaseFilter(status=CaseStatus.PENDING_REVIEW.value), PageRequest(NEWEST))
+    counts = app.read_model.counts(under=who.division, since=midnight)
+    alerts = app.read_model.alerts(AlertFilter(under=who.division), PageRequest(NEWEST))
+    pending = app.read_model.cases(
+        CaseFilter(under=who.division, status=CaseStatus.PENDING_REVIEW.value), PageRequest(NEWEST)
+    )
+    personal = [r["id"] for r in pending.items if is_personal(r["party_kind"], r["party_name"])]
+    if unmask:
+        disclose(app, who, "case", personal, ["party_name"])
     return pages.render(
         request,
         "dashboard.html",
@@ -33,7 +50,13 @@ def dashboard(request: Request, app: AppDep, pages: PagesDep) -> HTMLResponse:
         midnight=midnight,
         counts=counts,
         alerts=alerts.items,
-        pending=pending.items,
+        pending=[
+            r | {"party_name": shown_party(r["party_kind"], r["party_name"], unmask)} for r in pending.items
+        ],
         pending_total=pending.total,
-        refresh_seconds=REFRESH_SECONDS,
+        # Every reload of an unmasked page is an audited read, and a wall screen must not keep names
+        # on show: the unmasked view does not refresh itself.
+        refresh_seconds=0 if unmask else REFRESH_SECONDS,
+        unmasked=unmask,
+        may_unmask=bool(personal) and who.can(P.PERSONAL_DATA_UNMASK),
     )

@@ -16,6 +16,7 @@ from fastapi import Request
 from zhifa.bootstrap import App
 from zhifa.domain.errors import DomainError
 from zhifa.domain.jurisdictions import DivisionCode, Level
+from zhifa.domain.permissions import Principal
 from zhifa.services.queries import PageRequest
 
 PAGE_SIZE = 50
@@ -128,16 +129,18 @@ class ListParams:
         )
 
 
-def jurisdiction_options(app: App) -> list[Option]:
-    """Province, its cities and their counties, in code order so each county follows its city."""
+def jurisdiction_options(app: App, who: Principal) -> list[Option]:
+    """The principal's division and those beneath it, in code order so each county follows its city,
+    indented from the principal's own level (a city's counties one step, not two)."""
     with app.uow() as uow:
-        units = uow.jurisdictions.list()
+        units = uow.jurisdictions.list(who.division)
     depth = {Level.PROVINCE: 0, Level.CITY: 1, Level.COUNTY: 2}
-    return [Option(j.code.code, j.name, depth[j.level]) for j in units]
+    top = depth[who.division.level]
+    return [Option(j.code.code, j.name, depth[j.level] - top) for j in units]
 
 
-def site_options(app: App) -> list[Option]:
-    return [Option(s["id"], f"{s['name']}（{s['id']}）") for s in app.read_model.sites()]
+def site_options(app: App, who: Principal) -> list[Option]:
+    return [Option(s["id"], f"{s['name']}（{s['id']}）") for s in app.read_model.sites(who.division)]
 
 
 def enum_options(enum: type[Enum]) -> list[Option]:
