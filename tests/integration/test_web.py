@@ -555,12 +555,15 @@ def test_login_sets_a_locked_down_session_cookie(
 
 
 def test_header_shows_the_user_and_only_the_pages_they_may_open(
-    app: App, browser: Callable[[str | None], TestClient]
+    app: App, browser: Callable[[str | None], TestClient], store: Store
 ) -> None:
-    """The header names the user and unit and offers 退出; an administrator sees no enforcement pages."""
+    """The header names the user and unit and offers 退出; an administrator sees no enforcement
+    pages, and its dashboard shows neither alerts nor cases (separation of duties)."""
     add_user(app, "admin", {Role.ADMIN}, display_name="赵管理")
     admin = browser("admin")
     page = html(admin, "/")
+    assert "本账号不查看执法数据" in page
+    assert "最新预警" not in page and "待审核案件" not in page and "/alerts/" not in page
     header = page[page.index("<header") : page.index("</header>")]
     assert "赵管理" in header and "安徽省（340000）" in header
     assert 'action="/logout"' in header and "退出" in header

@@ -6,7 +6,7 @@ Everything on it is of the signed-in user's division and those beneath it.
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -17,7 +17,7 @@ from zhifa.domain.permissions import Principal
 from zhifa.entrypoints.api.deps import AppDep, disclose
 from zhifa.entrypoints.api.security import requires
 from zhifa.entrypoints.web.common import PagesDep, is_personal, shown_party, wants_unmask
-from zhifa.services.queries import AlertFilter, CaseFilter, PageRequest
+from zhifa.services.queries import AlertFilter, CaseFilter, Page, PageRequest
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,10 +35,22 @@ def dashboard(
     now = app.clock.now()
     # "Today" is the officer's day: since local midnight, not UTC midnight (08:00 in Shanghai).
     midnight = datetime.combine(now.astimezone(app.policy.zone).date(), time(), app.policy.zone)
+    # The dashboard shows enforcement data only to those who may read it: an administrator or an
+    # auditor keeps accounts or the log, not cases (separation of duties).
+    show_counts = who.can(P.WEIGHINGS_READ) and who.can(P.ALERTS_READ) and who.can(P.CASES_READ)
     counts = app.read_model.counts(under=who.division, since=midnight)
-    alerts = app.read_model.alerts(AlertFilter(under=who.division), PageRequest(NEWEST))
-    pending = app.read_model.cases(
-        CaseFilter(under=who.division, status=CaseStatus.PENDING_REVIEW.value), PageRequest(NEWEST)
+    nothing = Page[Any]([], 0, NEWEST, 0)
+    alerts = (
+        app.read_model.alerts(AlertFilter(under=who.division), PageRequest(NEWEST))
+        if who.can(P.ALERTS_READ)
+        else nothing
+    )
+    pending = (
+        app.read_model.cases(
+            CaseFilter(under=who.division, status=CaseStatus.PENDING_REVIEW.value), PageRequest(NEWEST)
+        )
+        if who.can(P.CASES_READ)
+        else nothing
     )
     personal = [r["id"] for r in pending.items if is_personal(r["party_kind"], r["party_name"])]
     if unmask:
@@ -49,6 +61,9 @@ def dashboard(
         now=now,
         midnight=midnight,
         counts=counts,
+        show_counts=show_counts,
+        show_alerts=who.can(P.ALERTS_READ),
+        show_cases=who.can(P.CASES_READ),
         alerts=alerts.items,
         pending=[
             r | {"party_name": shown_party(r["party_kind"], r["party_name"], unmask)} for r in pending.items
