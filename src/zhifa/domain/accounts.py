@@ -114,9 +114,9 @@ def check_unit_parent(unit: Unit, parent: Unit | None) -> None:
         )
 
 
-PHONE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$")  # mobile, or landline with area code
-USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
-CREDENTIAL = re.compile(r"^[0-9A-Za-z-]{4,32}$")
+PHONE = re.compile(r"1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}")  # mobile, or landline with area code
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
+CREDENTIAL = re.compile(r"[0-9A-Za-z-]{4,32}")
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ class User:
     party_vehicles: tuple[tuple[str, int], ...] = field(default=())  # verified (plate, colour)
 
     def __post_init__(self) -> None:
-        if not USERNAME.match(self.username):
+        if not USERNAME.fullmatch(self.username):
             raise AccountError(
                 f"username {self.username!r}: 3–64 characters of a–z, 0–9, '.', '_' or '-', "
                 "starting with a letter or digit"
@@ -157,7 +157,7 @@ class User:
             )
         if Role.ENTERPRISE_USER in self.roles and Role.PARTY in self.roles:
             raise AccountError(f"{self.username}: an account is either an enterprise's or a party's")
-        if Role.OFFICER in self.roles and not CREDENTIAL.match(self.credential_number):
+        if Role.OFFICER in self.roles and not CREDENTIAL.fullmatch(self.credential_number):
             # 行政处罚法 第四十二条: penalties are enforced by officers holding enforcement credentials.
             raise AccountError(
                 f"{self.username}: an officer needs an enforcement credential number (执法证号), "
@@ -173,7 +173,7 @@ class User:
                 ric.validate(self.id_number)
             except ValidationError as exc:
                 raise AccountError(f"{self.username}: 身份证号码无效（GB 11643）: {exc}") from exc
-        if self.phone and not PHONE.match(self.phone):
+        if self.phone and not PHONE.fullmatch(self.phone):
             raise AccountError(f"{self.username}: 联系电话应为11位手机号码或带区号的固定电话")
 
     def is_locked(self, now: datetime) -> bool:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from zhifa.services.ports import Clock
 
-MAX_TRACKED = 100_000  # addresses remembered at most; beyond it the fullest buckets are forgotten
+# Addresses remembered at most. Beyond it, full buckets are forgotten (they hold no debt), then the
+# least recently seen half, so a flood of new addresses cannot erase the debt of an active one.
+MAX_TRACKED = 100_000
 
 
 @dataclass
@@ -53,4 +55,6 @@ class TokenBucketLimiter:
         ]:
             del self._buckets[key]
         if len(self._buckets) >= MAX_TRACKED:
-            self._buckets.clear()
+            by_age = sorted(self._buckets, key=lambda k: self._buckets[k].at)
+            for key in by_age[: len(by_age) // 2]:
+                del self._buckets[key]
