@@ -69,7 +69,9 @@ def _ingest_case(app: App, clock: FakeClock, record_id: str, site_id: str) -> tu
 
 
 @pytest.fixture
-def world(app: App, clock: FakeClock) -> Iterator[World]:
+def world(any_app: App, clock: FakeClock) -> Iterator[World]:
+    """Cases in 瑶海区 (one pending, one filed), a Wuhu site, an enterprise and a party, on each store."""
+    app = any_app
     add_site(app)
     add_site(app, "WIM-340202-01", county=JINGHU, name="芜湖不停车检测点")
     case_id, alert_id = _ingest_case(app, clock, "W-YAOHAI-1", "WIM-340102-01")
