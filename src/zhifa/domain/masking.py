@@ -8,6 +8,8 @@ apart on a list, not enough to identify one. Seeing the whole value is a permiss
 
 from __future__ import annotations
 
+from zhifa.domain.cases import PartyKind
+
 MASK = "*"
 
 
@@ -35,3 +37,13 @@ def mask_name(value: str) -> str:
     if len(value) <= 1:
         return value
     return value[0] + MASK * (len(value) - 1)
+
+
+def is_personal_party(kind: object, name: str) -> bool:
+    """An individual party's name is personal data; an organisation's (法人或者其他组织) is not."""
+    return bool(name) and str(kind) != PartyKind.ORGANISATION.value
+
+
+def shown_party_name(kind: object, name: str, unmasked: bool) -> str:
+    """The party's name as shown: an individual's masked unless unmasking was allowed."""
+    return name if unmasked or not is_personal_party(kind, name) else mask_name(name)

@@ -234,21 +234,24 @@ def list_users(deps: AccountDeps, actor: Principal) -> list[User]:
         return uow.users.list(actor.division)
 
 
-def _managed_user(uow: UnitOfWork, actor: Principal | None, user_id: str) -> User:
+def _visible_user(uow: UnitOfWork, actor: Principal | None, user_id: str) -> tuple[User, Unit]:
+    """The user and their unit; one outside the actor's jurisdiction is reported as absent."""
     user = uow.users.get(user_id)
     unit = uow.units.get(user.unit_id) if user else None
     if user is None or unit is None or (actor is not None and not actor.sees(unit.division)):
         raise AccountNotFound(f"用户不存在：{user_id}")
+    return user, unit
+
+
+def _managed_user(uow: UnitOfWork, actor: Principal | None, user_id: str) -> User:
+    user, unit = _visible_user(uow, actor, user_id)
     _manage_in(actor, P.USERS_MANAGE, unit.division)
     return user
 
 
 def get_user(deps: AccountDeps, actor: Principal, user_id: str) -> User:
     with deps.uow() as uow:
-        user = uow.users.get(user_id)
-        unit = uow.units.get(user.unit_id) if user else None
-        if user is None or unit is None or not actor.sees(unit.division):
-            raise AccountNotFound(f"用户不存在：{user_id}")
+        user, _ = _visible_user(uow, actor, user_id)
         if not (actor.can(P.USERS_READ) or actor.can(P.USERS_MANAGE)):
             raise Forbidden("无权查看用户")
         return user

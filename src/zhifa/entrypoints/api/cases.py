@@ -6,6 +6,7 @@ its own under /api/v1/my/cases. A party's name is masked unless asked for in ful
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from zhifa.bootstrap import App
 from zhifa.domain.cases import Case, CaseStatus, Officer, PartyKind, Procedure
-from zhifa.domain.masking import mask_name
+from zhifa.domain.masking import is_personal_party, shown_party_name
 from zhifa.domain.permissions import Forbidden, Principal
 from zhifa.domain.permissions import Permission as P
 from zhifa.entrypoints.api.deps import AppDep, PageDep, PageOut, ScopeDep, UnmaskQuery, aware, disclose
@@ -46,51 +47,31 @@ class CaseOut(BaseModel):
     reviewer_name: str | None
 
 
-def _is_personal(party_kind: object, name: str) -> bool:
-    # An individual's name is personal data (行政处罚法 第五十条); an organisation's is not.
-    return bool(name) and str(party_kind) != PartyKind.ORGANISATION.value
-
-
-def _masked_rows(rows: list[Any], unmasked: bool) -> list[Any]:
-    if unmasked:
-        return rows
-    return [
-        r | {"party_name": mask_name(r["party_name"])}
-        if _is_personal(r["party_kind"], r["party_name"])
-        else r
-        for r in rows
-    ]
-
-
 def _case_list(
     app: App, f: CaseFilter, page: Any, who: Principal, unmask: bool, own: bool
 ) -> PageOut[CaseOut]:
     result = app.read_model.cases(f, page)
-    personal = [r["id"] for r in result.items if _is_personal(r["party_kind"], r["party_name"])]
+    personal = [r["id"] for r in result.items if is_personal_party(r["party_kind"], r["party_name"])]
     if own:
         record_disclosure(app.uow, app.clock, who.actor, "case", personal, ["party_name"], own=True)
     elif unmask:
         disclose(app, who, "case", personal, ["party_name"])
-    result.items[:] = _masked_rows(list(result.items), unmask or own)
-    return PageOut.of(CaseOut, result)
+    rows = [
+        r | {"party_name": shown_party_name(r["party_kind"], r["party_name"], unmask or own)}
+        for r in result.items
+    ]
+    return PageOut.of(CaseOut, replace(result, items=rows))
 
 
+@dataclass(frozen=True)
 class CaseQuery:
-    def __init__(
-        self,
-        status: CaseStatus | None = None,
-        plate: Annotated[str | None, Query(description="Plate or its beginning")] = None,
-        case_number: Annotated[str | None, Query(description="Part of the case number (案号)")] = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> None:
-        self.status, self.plate, self.case_number, self.since, self.until = (
-            status,
-            plate,
-            case_number,
-            since,
-            until,
-        )
+    """The filters both case lists share (query parameters)."""
+
+    status: CaseStatus | None = None
+    plate: Annotated[str | None, Query(description="Plate or its beginning")] = None
+    case_number: Annotated[str | None, Query(description="Part of the case number (案号)")] = None
+    since: datetime | None = None
+    until: datetime | None = None
 
     def filter(self, app: App, **scope: Any) -> CaseFilter:
         return CaseFilter(
@@ -174,9 +155,6 @@ class CaseDetail(BaseModel):
 
 def _detail(file: case_service.CaseFile, unmasked: bool) -> CaseDetail:
     case: Case = file.case
-    party_name = case.party.name
-    if not unmasked and _is_personal(case.party.kind, party_name):
-        party_name = mask_name(party_name)
     return CaseDetail(
         id=case.id,
         case_number=case.case_number,
@@ -187,7 +165,7 @@ def _detail(file: case_service.CaseFile, unmasked: bool) -> CaseDetail:
         plate=case.vehicle.plate,
         plate_colour=int(case.vehicle.colour),
         party_kind=case.party.kind.value,
-        party_name=party_name,
+        party_name=shown_party_name(case.party.kind, case.party.name, unmasked),
         opened_at=case.opened_at,
         facts=case.facts,
         proposed_penalty=case.proposed_penalty,
@@ -232,7 +210,7 @@ def readable_case(app: App, who: Principal, case_id: str, *, own: bool) -> case_
 
 
 def _shown(app: App, who: Principal, file: case_service.CaseFile, unmask: bool, own: bool) -> CaseDetail:
-    if _is_personal(file.case.party.kind, file.case.party.name):
+    if is_personal_party(file.case.party.kind, file.case.party.name):
         if own:
             record_disclosure(app.uow, app.clock, who.actor, "case", [file.case.id], ["party_name"], own=True)
         elif unmask:

@@ -20,12 +20,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from zhifa.bootstrap import App
 from zhifa.domain.cases import CaseStatus
 from zhifa.domain.errors import DomainError
+from zhifa.domain.masking import is_personal_party, shown_party_name
 from zhifa.domain.permissions import Permission as P
 from zhifa.domain.permissions import Principal
 from zhifa.entrypoints.api.cases import officer_of, readable_case
 from zhifa.entrypoints.api.deps import AppDep, disclose
 from zhifa.entrypoints.api.security import requires
-from zhifa.entrypoints.web.common import Pages, PagesDep, is_personal, shown_party, wants_unmask
+from zhifa.entrypoints.web.common import Pages, PagesDep, wants_unmask
 from zhifa.entrypoints.web.params import ListParams, enum_options, jurisdiction_options
 from zhifa.services import cases as case_service
 from zhifa.services.queries import CaseFilter
@@ -68,9 +69,7 @@ def _with_query(path: str, params: dict[str, str]) -> str:
 
 @router.get("/cases", response_class=HTMLResponse)
 def case_list(request: Request, app: AppDep, pages: PagesDep, who: Reader) -> HTMLResponse:
-    unmask = wants_unmask(request)
-    if unmask:
-        who.require(P.PERSONAL_DATA_UNMASK)  # refused before anything is read
+    unmask = wants_unmask(request, who)
     p = ListParams(request, app.policy.zone)
     f = CaseFilter(
         under=who.scope(p.division()),
@@ -79,7 +78,7 @@ def case_list(request: Request, app: AppDep, pages: PagesDep, who: Reader) -> HT
         case_number=p.text("case_number"),
     )
     result = app.read_model.cases(f, p.page_request)
-    personal = [r["id"] for r in result.items if is_personal(r["party_kind"], r["party_name"])]
+    personal = [r["id"] for r in result.items if is_personal_party(r["party_kind"], r["party_name"])]
     if unmask:
         disclose(app, who, "case", personal, ["party_name"])
     filters = dict(p.values)
@@ -91,7 +90,8 @@ def case_list(request: Request, app: AppDep, pages: PagesDep, who: Reader) -> HT
         request,
         "cases.html",
         rows=[
-            r | {"party_name": shown_party(r["party_kind"], r["party_name"], unmask)} for r in result.items
+            r | {"party_name": shown_party_name(r["party_kind"], r["party_name"], unmask)}
+            for r in result.items
         ],
         pager=p.pager(result.total),
         form=p.values,
@@ -127,7 +127,7 @@ def _render_case(
 ) -> HTMLResponse:
     file = readable_case(app, who, case_id, own=False)
     case = file.case
-    personal = is_personal(case.party.kind, case.party.name)
+    personal = is_personal_party(case.party.kind, case.party.name)
     if unmask and personal:
         disclose(app, who, "case", [case.id], ["party_name"])
     images = file.weighing.reading.images
@@ -145,7 +145,7 @@ def _render_case(
         status_code=status_code,
         file=file,
         case=case,
-        party_name=shown_party(case.party.kind, case.party.name, unmask),
+        party_name=shown_party_name(case.party.kind, case.party.name, unmask),
         unmasked=unmask and personal,
         may_unmask=personal and who.can(P.PERSONAL_DATA_UNMASK),
         masked_href=href,
@@ -169,9 +169,7 @@ def _render_case(
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_detail(case_id: str, request: Request, app: AppDep, pages: PagesDep, who: Reader) -> HTMLResponse:
-    unmask = wants_unmask(request)
-    if unmask:
-        who.require(P.PERSONAL_DATA_UNMASK)
+    unmask = wants_unmask(request, who)
     return _render_case(request, app, pages, who, case_id, unmask=unmask)
 
 

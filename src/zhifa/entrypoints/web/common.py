@@ -22,7 +22,6 @@ from zhifa.domain.alerts import AlertStatus, Severity
 from zhifa.domain.cases import CaseStatus, PartyKind, Procedure
 from zhifa.domain.documents import DocumentKind
 from zhifa.domain.jurisdictions import DivisionCode
-from zhifa.domain.masking import mask_name
 from zhifa.domain.permissions import Permission, Principal
 from zhifa.domain.sites import SiteKind
 from zhifa.domain.vehicles import PlateColour, VehicleKind
@@ -144,18 +143,13 @@ def safe_link(uri: str) -> str | None:
     return uri if uri.lower().startswith(("https://", "http://")) else None
 
 
-def is_personal(party_kind: object, name: str) -> bool:
-    # An individual's name is personal data (行政处罚法 第五十条); an organisation's is not.
-    return bool(name) and str(party_kind) != PartyKind.ORGANISATION.value
-
-
-def shown_party(party_kind: object, name: str, unmasked: bool) -> str:
-    """The party's name as a page shows it: an individual's masked unless unmasking was allowed."""
-    return name if unmasked or not is_personal(party_kind, name) else mask_name(name)
-
-
-def wants_unmask(request: Request) -> bool:
-    return request.query_params.get("unmask", "").strip().lower() in ("1", "true", "yes", "on")
+def wants_unmask(request: Request, who: Principal) -> bool:
+    """Whether the page is asked to show personal data in full (``?unmask=1``); asking without the
+    permission is refused (403) before anything is read."""
+    asked = request.query_params.get("unmask", "").strip().lower() in ("1", "true", "yes", "on")
+    if asked:
+        who.require(Permission.PERSONAL_DATA_UNMASK)
+    return asked
 
 
 class Pages:

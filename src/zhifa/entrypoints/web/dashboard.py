@@ -12,11 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from zhifa.domain.cases import CaseStatus
+from zhifa.domain.masking import is_personal_party, shown_party_name
 from zhifa.domain.permissions import Permission as P
 from zhifa.domain.permissions import Principal
 from zhifa.entrypoints.api.deps import AppDep, disclose
 from zhifa.entrypoints.api.security import requires
-from zhifa.entrypoints.web.common import PagesDep, is_personal, shown_party, wants_unmask
+from zhifa.entrypoints.web.common import PagesDep, wants_unmask
 from zhifa.services.queries import AlertFilter, CaseFilter, Page, PageRequest
 
 router = APIRouter(include_in_schema=False)
@@ -29,16 +30,14 @@ REFRESH_SECONDS = 15
 def dashboard(
     request: Request, app: AppDep, pages: PagesDep, who: Annotated[Principal, requires(P.DASHBOARD_VIEW)]
 ) -> HTMLResponse:
-    unmask = wants_unmask(request)
-    if unmask:
-        who.require(P.PERSONAL_DATA_UNMASK)  # refused before anything is read
+    unmask = wants_unmask(request, who)
     now = app.clock.now()
     # "Today" is the officer's day: since local midnight, not UTC midnight (08:00 in Shanghai).
     midnight = datetime.combine(now.astimezone(app.policy.zone).date(), time(), app.policy.zone)
     # The dashboard shows enforcement data only to those who may read it: an administrator or an
     # auditor keeps accounts or the log, not cases (separation of duties).
     show_counts = who.can(P.WEIGHINGS_READ) and who.can(P.ALERTS_READ) and who.can(P.CASES_READ)
-    counts = app.read_model.counts(under=who.division, since=midnight)
+    counts = app.read_model.counts(under=who.division, since=midnight) if show_counts else None
     nothing = Page[Any]([], 0, NEWEST, 0)
     alerts = (
         app.read_model.alerts(AlertFilter(under=who.division), PageRequest(NEWEST))
@@ -52,7 +51,7 @@ def dashboard(
         if who.can(P.CASES_READ)
         else nothing
     )
-    personal = [r["id"] for r in pending.items if is_personal(r["party_kind"], r["party_name"])]
+    personal = [r["id"] for r in pending.items if is_personal_party(r["party_kind"], r["party_name"])]
     if unmask:
         disclose(app, who, "case", personal, ["party_name"])
     return pages.render(
@@ -66,7 +65,8 @@ def dashboard(
         show_cases=who.can(P.CASES_READ),
         alerts=alerts.items,
         pending=[
-            r | {"party_name": shown_party(r["party_kind"], r["party_name"], unmask)} for r in pending.items
+            r | {"party_name": shown_party_name(r["party_kind"], r["party_name"], unmask)}
+            for r in pending.items
         ],
         pending_total=pending.total,
         # Every reload of an unmasked page is an audited read, and a wall screen must not keep names
