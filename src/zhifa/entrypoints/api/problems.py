@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -42,9 +43,8 @@ def problem(status: int, kind: str, detail: str, instance: str = "", **extra: An
 
 def _respond(request: Request, status: int, kind: str, detail: str, **extra: Any) -> Response:
     # Pages get a page; the API and anything asking for JSON gets problem+json.
-    html_error = getattr(request.app.state, "html_error", None)
-    if html_error is not None and not request.url.path.startswith("/api/"):
-        response: Response = html_error(request, status, detail)
+    if _is_page(request):
+        response: Response = request.app.state.html_error(request, status, detail)
         return response
     return problem(status, kind, detail, request.url.path, **extra)
 
@@ -53,6 +53,28 @@ def _is_page(request: Request) -> bool:
     return getattr(request.app.state, "html_error", None) is not None and not request.url.path.startswith(
         "/api/"
     )
+
+
+# Failures answered with their message alone: (status, problem type). Starlette picks the handler
+# of the most specific class, so Forbidden (a DomainError) is 403, not 422.
+PLAIN: dict[type[Exception], tuple[int, str]] = {
+    LoginFailed: (401, "login-failed"),
+    Forbidden: (403, "forbidden"),
+    DomainError: (422, "rule-violated"),
+    CaseNotFound: (404, "not-found"),
+    AccountNotFound: (404, "not-found"),
+    NotFound: (404, "not-found"),
+    DuplicateKey: (409, "duplicate"),
+    ConcurrentUpdate: (409, "concurrent-update"),
+    BatchTooLarge: (413, "batch-too-large"),
+}
+
+
+def _plain(status: int, kind: str) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        return _respond(request, status, kind, str(exc))
+
+    return handle
 
 
 def install(app: FastAPI) -> None:
@@ -65,47 +87,14 @@ def install(app: FastAPI) -> None:
         response.headers["WWW-Authenticate"] = 'Bearer realm="zhifa"'
         return response
 
-    @app.exception_handler(LoginFailed)
-    async def _login_failed(request: Request, exc: LoginFailed) -> Response:
-        return _respond(request, 401, "login-failed", str(exc))
-
-    @app.exception_handler(Forbidden)
-    async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        return _respond(request, 403, "forbidden", str(exc))
-
     @app.exception_handler(RateLimited)
     async def _limited(request: Request, exc: RateLimited) -> Response:
         response = _respond(request, 429, "rate-limited", str(exc))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
-    @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> Response:
-        return _respond(request, 422, "rule-violated", str(exc))
-
-    @app.exception_handler(CaseNotFound)
-    async def _case_missing(request: Request, exc: CaseNotFound) -> Response:
-        return _respond(request, 404, "not-found", str(exc))
-
-    @app.exception_handler(AccountNotFound)
-    async def _account_missing(request: Request, exc: AccountNotFound) -> Response:
-        return _respond(request, 404, "not-found", str(exc))
-
-    @app.exception_handler(NotFound)
-    async def _missing(request: Request, exc: NotFound) -> Response:
-        return _respond(request, 404, "not-found", str(exc))
-
-    @app.exception_handler(DuplicateKey)
-    async def _duplicate(request: Request, exc: DuplicateKey) -> Response:
-        return _respond(request, 409, "duplicate", str(exc))
-
-    @app.exception_handler(ConcurrentUpdate)
-    async def _concurrent(request: Request, exc: ConcurrentUpdate) -> Response:
-        return _respond(request, 409, "concurrent-update", str(exc))
-
-    @app.exception_handler(BatchTooLarge)
-    async def _too_large(request: Request, exc: BatchTooLarge) -> Response:
-        return _respond(request, 413, "batch-too-large", str(exc))
+    for exception, (status, kind) in PLAIN.items():
+        app.add_exception_handler(exception, _plain(status, kind))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
