@@ -6,8 +6,10 @@ every adapter passes, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -20,6 +22,7 @@ from zhifa.domain.documents import Document
 from zhifa.domain.enterprises import Enterprise
 from zhifa.domain.jurisdictions import DivisionCode, Jurisdiction
 from zhifa.domain.notices import Notice
+from zhifa.domain.readings import ReadingKind, RejectedRecord
 from zhifa.domain.roads import Junction
 from zhifa.domain.sites import WeighingSite
 from zhifa.domain.vehicles import Vehicle, VehicleKey
@@ -324,4 +327,144 @@ class Secrets(Protocol):
 class RateLimiter(Protocol):
     def retry_after(self, key: str) -> float:
         """Count one request of ``key``: 0 if allowed, else the seconds until the next is."""
+        ...
+
+
+# --- data plane (docs/data-plane.md) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One bus message: a batch of readings of one kind for one partition, already encoded."""
+
+    partition: int
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message handed to a consumer. ``seq`` is the bus's own sequence number for the message,
+    increasing in publish order within a kind; ``token`` is what the adapter needs to ack it."""
+
+    kind: str
+    partition: int
+    seq: int
+    payload: bytes
+    redelivered: bool
+    token: Any = None
+
+
+class Subscription(Protocol):
+    def fetch(self, max_messages: int, timeout: float) -> list[Delivery]:
+        """Up to ``max_messages`` unacknowledged messages; waits at most ``timeout`` seconds for the
+        first one and returns an empty list if none came."""
+        ...
+
+    def ack(self, deliveries: list[Delivery]) -> None:
+        """Mark messages done for this consumer group; unacked ones are delivered again."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Bus(Protocol):
+    """A durable, partitioned log of reading batches with consumer groups (at-least-once)."""
+
+    @property
+    def partitions(self) -> int: ...
+
+    def publish(self, kind: str, messages: list[Outgoing]) -> None:
+        """Return only once every message is durably stored; raise BusUnavailable otherwise."""
+        ...
+
+    def subscribe(self, kind: str, group: str, partitions: list[int] | None = None) -> Subscription:
+        """A durable consumer: its position survives restarts of this process and of the bus."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class BusUnavailable(Exception):
+    """The bus did not confirm a publish; nothing was acknowledged to the sender."""
+
+
+class UnreadableMessage(Exception):
+    """A bus message that is not a batch this reader can decode (corrupt, other kind or version)."""
+
+
+class UnreadableFile(Exception):
+    """An import file that cannot be read as a table of the kind's columns; nothing was sent."""
+
+
+class Batch(Protocol):
+    """A columnar batch of readings of one kind (an Arrow table in the adapters)."""
+
+    @property
+    def num_rows(self) -> int: ...
+
+
+class ColumnarReadings(Protocol):
+    """Readings as columns: built from parsed records, checked whole, read from files, and
+    carried on the bus. The domain parsers stay the reference for every check made here."""
+
+    def from_records(self, kind: ReadingKind, records: Sequence[object], received_at: datetime) -> Batch: ...
+
+    def check(
+        self,
+        kind: ReadingKind,
+        raw: Batch,
+        now: datetime,
+        *,
+        received_at: datetime,
+        clock_skew: timedelta,
+        nev_marks: str,
+        first_index: int = 0,
+    ) -> tuple[Batch, list[RejectedRecord]]:
+        """Accept exactly the rows the domain parser would; name every refused one."""
+        ...
+
+    def read_file(self, kind: ReadingKind, path: Path, rows_per_batch: int) -> Iterator[Batch]:
+        """Raw columns of a CSV or Parquet file, a batch at a time; raise UnreadableFile."""
+        ...
+
+    def to_records(self, batch: Batch) -> list[dict[str, Any]]:
+        """Rows as the JSON-like records the domain parsers take (list fields decoded from text)."""
+        ...
+
+    def defective(self, batch: Batch) -> int:
+        """Accepted positions that are not valid positions (RULES.md §2); 0 for other kinds."""
+        ...
+
+    def to_messages(self, kind: ReadingKind, batch: Batch, partitions: int) -> list[Outgoing]: ...
+
+    def from_message(self, kind: ReadingKind, payload: bytes) -> Batch:
+        """Raise UnreadableMessage for anything but a batch of this kind and a readable version."""
+        ...
+
+
+@dataclass(frozen=True)
+class Compaction:
+    partitions: int
+    files_before: int
+    files_after: int
+    rows: int
+
+
+class Lake(Protocol):
+    """The telemetry lake: append-only, partitioned by kind and hour, deduplicated by record id."""
+
+    def append(self, kind: ReadingKind, tables: Sequence[Batch]) -> int:
+        """Store the rows not already stored; return how many were new. Atomic per file."""
+        ...
+
+    def compact(self, now: datetime) -> Compaction: ...
+
+    def retain(self, today: date) -> list[str]:
+        """Delete partitions older than each kind's retention; return what was removed."""
+        ...
+
+    def count(self, kind: ReadingKind) -> int: ...
+
+    def quarantine(self, kind: ReadingKind, seq: int, payload: bytes, reason: str) -> Path:
+        """Keep an unreadable bus message aside, with why, instead of losing or retrying it forever."""
         ...

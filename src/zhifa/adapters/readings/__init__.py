@@ -1,0 +1,1 @@
+"""Readings in columnar form: Arrow schemas, bus encoding and vectorized validation."""
