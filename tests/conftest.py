@@ -8,6 +8,7 @@ hide a broken adapter, so they fail instead.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.fakes import FakeClock
 from zhifa.bootstrap import App
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -40,6 +42,30 @@ def postgres_server() -> str:
         message = f"PostgreSQL unreachable at {make_url(url).render_as_string(hide_password=True)}: {exc}"
         if IN_CI:
             pytest.fail(f"{message} (CI=true: PostgreSQL tests may not be skipped)")
+        pytest.skip(message)
+    return url
+
+
+def nats_url() -> str:
+    return os.environ.get("ZHIFA_TEST_NATS_URL", DEFAULT_NATS_URL)
+
+
+@pytest.fixture(scope="session")
+def nats_server() -> str:
+    """The NATS server with JetStream; like PostgreSQL, never skipped under CI=true."""
+    url = nats_url()
+    address = url.removeprefix("nats://")
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=2) as conn:
+            conn.settimeout(2)
+            greeting = conn.recv(4096)
+        if not greeting.startswith(b"INFO") or b'"jetstream":true' not in greeting.replace(b" ", b""):
+            raise ConnectionError(f"no JetStream in the server's greeting: {greeting[:200]!r}")
+    except (OSError, ValueError) as exc:
+        message = f"NATS JetStream unreachable at {url}: {exc}"
+        if IN_CI:
+            pytest.fail(f"{message} (CI=true: NATS tests may not be skipped)")
         pytest.skip(message)
     return url
 
