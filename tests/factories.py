@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,8 @@ from zhifa.bootstrap import App, bootstrap
 from zhifa.config import Settings
 from zhifa.domain.accounts import Department, Role, Unit, User
 from zhifa.domain.credentials import SessionKind
+from zhifa.domain.permissions import API_KEY_SCOPES
+from zhifa.domain.signatures import signed_headers
 from zhifa.domain.sites import SiteKind
 from zhifa.services import accounts, registers
 from zhifa.services.ports import Clock
@@ -188,3 +191,18 @@ def staff_headers(app: App, username: str = "wang.zhifa", division: str = "34000
     """A province-level user holding every staff role of the slice, signed in."""
     add_user(app, username, ALL_STAFF, division=division)
     return bearer(app, username)
+
+
+class KeySigner:
+    """Signs each request with a unit's API key, as a machine client would."""
+
+    def __init__(self, app: App, unit_id: str) -> None:
+        issued = accounts.issue_api_key(
+            app.account_deps, None, unit_id=unit_id, name="matrix client", scopes=API_KEY_SCOPES
+        )
+        self.key_id, self.secret = issued.key.id, bytes.fromhex(issued.secret)
+        self.app = app
+
+    def headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
+        now = int(self.app.clock.now().timestamp())
+        return signed_headers(self.key_id, self.secret, method, path, now, uuid.uuid4().hex, body)

@@ -7,7 +7,9 @@ Nothing here runs at import time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from zhifa.adapters.documents.notice_pdf import ReportLabNoticeRenderer
 from zhifa.adapters.evidence.files import FileEvidenceStore
 from zhifa.adapters.geodata.reference import PackagedReferenceData
 from zhifa.adapters.ids import Uuid7Ids
+from zhifa.adapters.readings.arrow import ArrowReadings
 from zhifa.adapters.security.passwords import Argon2Hasher
 from zhifa.adapters.security.ratelimit import TokenBucketLimiter
 from zhifa.adapters.security.secrets import SystemSecrets
@@ -28,13 +31,19 @@ from zhifa.config import Settings
 from zhifa.domain.accounts import LockoutPolicy, PasswordPolicy
 from zhifa.domain.cases import CaseNumberFormat
 from zhifa.domain.credentials import SessionPolicy
+from zhifa.domain.readings import ReadingKind
 from zhifa.services.accounts import AccountDeps, AccountPolicy
 from zhifa.services.cases import CaseDeps
+from zhifa.services.ingest import Feed, IngestDeps
+from zhifa.services.lake import LakeDeps
 from zhifa.services.policy import Policy
 from zhifa.services.ports import (
+    Bus,
     Clock,
+    ColumnarReadings,
     EvidenceStore,
     IdGenerator,
+    Lake,
     NoticeRenderer,
     PasswordHasher,
     RateLimiter,
@@ -76,6 +85,39 @@ def account_policy_from(settings: Settings) -> AccountPolicy:
     )
 
 
+def make_bus(settings: Settings) -> Bus:
+    if settings.bus == "nats":
+        from zhifa.adapters.bus.nats import NatsBus
+
+        return NatsBus(
+            settings.nats_url,
+            settings.bus_partitions,
+            prefix=settings.nats_prefix,
+            ack_wait=settings.bus_ack_wait_seconds,
+            max_age_days=settings.nats_max_age_days,
+        )
+    from zhifa.adapters.bus.local import LocalBus
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return LocalBus(
+        settings.data_dir / "bus.sqlite", settings.bus_partitions, ack_wait=settings.bus_ack_wait_seconds
+    )
+
+
+def make_lake(settings: Settings, *, read_only: bool = False) -> Lake:
+    from zhifa.adapters.lake.parquet import ParquetLake
+
+    return ParquetLake(
+        settings.resolved_lake_dir,
+        retention_months={
+            ReadingKind.POSITION: settings.lake_retention_months_position,
+            ReadingKind.PASSAGE: settings.lake_retention_months_passage,
+            ReadingKind.WEIGHING: settings.lake_retention_months_weighing,
+        },
+        read_only=read_only,
+    )
+
+
 @dataclass
 class App:
     """The wired platform: what entrypoints hand to the services."""
@@ -95,6 +137,44 @@ class App:
     account_policy: AccountPolicy
     login_limiter: RateLimiter
     public_limiter: RateLimiter
+    readings: ColumnarReadings
+    # Opened on first use: describing the API needs no bus, and only the lake's one writer
+    # process may open the lake for writing (it recovers interrupted writes when it opens).
+    bus_factory: Callable[[], Bus]
+    lake_factory: Callable[[], Lake]
+    _bus: Bus | None = field(default=None, init=False, repr=False)
+    _lake: Lake | None = field(default=None, init=False, repr=False)
+    _open_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def bus(self) -> Bus:
+        with self._open_lock:
+            if self._bus is None:
+                self._bus = self.bus_factory()
+            return self._bus
+
+    @property
+    def lake(self) -> Lake:
+        with self._open_lock:
+            if self._lake is None:
+                self._lake = self.lake_factory()
+            return self._lake
+
+    def lake_reader(self) -> Lake:
+        """The lake for reading while its writer (another thread or process) goes on: no recovery."""
+        return make_lake(self.settings, read_only=True)
+
+    @property
+    def feed(self) -> Feed:
+        return Feed(self.bus, self.readings)
+
+    @property
+    def ingest_deps(self) -> IngestDeps:
+        return IngestDeps(self.feed, self.clock, self.uow, self.policy)
+
+    @property
+    def lake_deps(self) -> LakeDeps:
+        return LakeDeps(self.bus, self.readings, self.lake, self.clock)
 
     @property
     def account_deps(self) -> AccountDeps:
@@ -102,7 +182,7 @@ class App:
 
     @property
     def weighing_deps(self) -> WeighingDeps:
-        return WeighingDeps(self.uow, self.clock, self.ids, self.policy)
+        return WeighingDeps(self.uow, self.clock, self.ids, self.policy, self.feed)
 
     @property
     def case_deps(self) -> CaseDeps:
@@ -115,6 +195,8 @@ class App:
         upgrade(self.engines)
 
     def close(self) -> None:
+        if self._bus is not None:
+            self._bus.close()
         self.engines.dispose()
 
 
@@ -140,6 +222,9 @@ def bootstrap(settings: Settings | None = None, **overrides: Any) -> App:
         "account_policy": account_policy_from(settings),
         "login_limiter": TokenBucketLimiter(settings.rate_limit_login_per_minute, clock),
         "public_limiter": TokenBucketLimiter(settings.rate_limit_public_per_minute, clock),
+        "readings": ArrowReadings(),
+        "bus_factory": lambda: make_bus(settings),
+        "lake_factory": lambda: make_lake(settings),
     }
     unknown = set(overrides) - set(parts)
     if unknown:

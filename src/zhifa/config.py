@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -25,6 +25,7 @@ from zhifa.domain.jurisdictions import (
     Level,
 )
 from zhifa.domain.overlimit import EXPRESSWAY_ENTRANCE_THRESHOLD_PCT, PartTonne
+from zhifa.domain.readings import MIN_RETENTION_MONTHS, VIOLATION_RETENTION_MONTHS
 from zhifa.domain.weighings import ImageKind
 
 # A secret containing one of these was typed by a person as a stand-in, not generated.
@@ -109,6 +110,48 @@ class Settings(BaseSettings):
     max_batch_records: int = Field(default=1_000, description="Most records one ingest request may carry.")
     clock_skew_seconds: int = Field(
         default=300, description="How far in the future a device time may lie before it is refused."
+    )
+
+    bus: Literal["local", "nats"] = Field(
+        default="local",
+        description="Where accepted readings wait for their consumers: 'local' (a durable queue in "
+        "DATA_DIR/bus.sqlite, one machine) or 'nats' (NATS JetStream, see docs/data-plane.md).",
+    )
+    bus_partitions: int = Field(
+        default=8,
+        description="Partitions per reading kind; a vehicle's readings always go to the same one "
+        "(CRC-32 of plate and colour). Fixed for the life of a deployment's streams.",
+    )
+    bus_ack_wait_seconds: float = Field(
+        default=30.0, description="A message fetched but not acknowledged this long is delivered again."
+    )
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server(s) when bus is 'nats'.")
+    nats_prefix: str = Field(
+        default="zhifa", description="Prefix of the JetStream stream names and subjects (zhifa.position.3)."
+    )
+    nats_max_age_days: float = Field(
+        default=7.0, description="How long JetStream keeps a message; the lake is the long-term store."
+    )
+    lake_dir: Path | None = Field(
+        default=None, description="Root of the Parquet telemetry lake; unset means DATA_DIR/lake."
+    )
+    lake_retention_months_position: int = Field(
+        default=MIN_RETENTION_MONTHS,
+        description="Months positions are kept in the lake; at least 6 "
+        "(道路运输车辆动态监督管理办法 第二十五条).",
+    )
+    lake_retention_months_passage: int = Field(
+        default=MIN_RETENTION_MONTHS, description="Months passages are kept in the lake; at least 6."
+    )
+    lake_retention_months_weighing: int = Field(
+        default=VIOLATION_RETENTION_MONTHS,
+        description="Months weighings are kept in the lake; default 3 years, as they are the evidence of "
+        "over-limit violations (第二十五条: violation records at least 3 years).",
+    )
+    lake_writer_in_process: bool = Field(
+        default=True,
+        description="`zhifa serve` also runs the lake writer in a thread. Turn off when `zhifa worker` "
+        "runs as its own process.",
     )
 
     secret_key: SecretStr = Field(
@@ -224,9 +267,18 @@ class Settings(BaseSettings):
             "signature_window_seconds",
             "rate_limit_login_per_minute",
             "rate_limit_public_per_minute",
+            "bus_partitions",
+            "bus_ack_wait_seconds",
+            "nats_max_age_days",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        for kind in ("position", "passage", "weighing"):
+            if getattr(self, f"lake_retention_months_{kind}") < MIN_RETENTION_MONTHS:
+                raise ValueError(
+                    f"lake_retention_months_{kind} must be at least {MIN_RETENTION_MONTHS}: "
+                    "道路运输车辆动态监督管理办法 第二十五条 keeps monitoring data six months or more"
+                )
         if not 1 <= self.password_min_classes <= 4:
             raise ValueError("password_min_classes must be between 1 and 4")
         if self.password_hash_memory_kib < 8:
@@ -244,6 +296,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'zhifa.db').resolve()}"
+
+    @property
+    def resolved_lake_dir(self) -> Path:
+        return self.lake_dir if self.lake_dir is not None else self.data_dir / "lake"
 
     @property
     def authority_templates(self) -> dict[Level, str]:

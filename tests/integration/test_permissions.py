@@ -21,6 +21,7 @@ from tests.factories import (
     JINGHU,
     SHUSHAN,
     YAOHAI,
+    KeySigner,
     add_site,
     add_user,
     bearer,
@@ -99,21 +100,6 @@ def _user_headers(world: World, role: Role, division: str) -> dict[str, str]:
         extra["enterprise_id"] = _enterprise_id(world.app)
     add_user(world.app, username, {role}, division=division, **extra)
     return bearer(world.app, username)
-
-
-class KeySigner:
-    """Signs each request with a unit's API key, as a machine client would."""
-
-    def __init__(self, app: App, unit_id: str) -> None:
-        issued = accounts.issue_api_key(
-            app.account_deps, None, unit_id=unit_id, name="matrix client", scopes=API_KEY_SCOPES
-        )
-        self.key_id, self.secret = issued.key.id, bytes.fromhex(issued.secret)
-        self.app = app
-
-    def headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
-        now = int(self.app.clock.now().timestamp())
-        return signed_headers(self.key_id, self.secret, method, path, now, uuid.uuid4().hex, body)
 
 
 def _routes(app: App) -> list[tuple[str, str, Permission]]:

@@ -22,8 +22,9 @@ from zhifa.domain.sites import SiteKind
 from zhifa.domain.vehicles import VehicleKind
 from zhifa.domain.weighings import Disposition
 from zhifa.services import registers
+from zhifa.services.ingest import BatchTooLarge
 from zhifa.services.queries import AlertFilter, CaseFilter, PageRequest, WeighingFilter
-from zhifa.services.weighings import BatchTooLarge, RecordStatus, ingest_weighings
+from zhifa.services.weighings import RecordStatus, ingest_weighings
 
 
 def test_valid_and_invalid_records_in_one_batch(app: App, clock: FakeClock) -> None:

@@ -25,6 +25,8 @@ class Permission(StrEnum):
     DASHBOARD_VIEW = "dashboard:view"
     WEIGHINGS_READ = "weighings:read"
     WEIGHINGS_INGEST = "weighings:ingest"
+    POSITIONS_INGEST = "positions:ingest"
+    PASSAGES_INGEST = "passages:ingest"
     ALERTS_READ = "alerts:read"
     CASES_READ = "cases:read"
     CASES_READ_OWN = "cases:read_own"
@@ -52,6 +54,8 @@ _PERMISSION_LABELS = {
     Permission.DASHBOARD_VIEW: "查看工作台",
     Permission.WEIGHINGS_READ: "查看检测记录",
     Permission.WEIGHINGS_INGEST: "报送检测记录",
+    Permission.POSITIONS_INGEST: "报送车辆定位数据",
+    Permission.PASSAGES_INGEST: "报送卡口过车数据",
     Permission.ALERTS_READ: "查看预警",
     Permission.CASES_READ: "查看辖区案件",
     Permission.CASES_READ_OWN: "查看本人（本企业）案件",
@@ -85,7 +89,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ENTERPRISE_USER: frozenset({P.ACCOUNT_SELF, P.VEHICLES_READ_OWN, P.CASES_READ_OWN}),
     Role.PARTY: frozenset({P.ACCOUNT_SELF, P.CASES_READ_OWN}),
     Role.AUDITOR: frozenset({P.ACCOUNT_SELF, P.AUDIT_READ, P.USERS_READ}),
-    Role.API_CLIENT: frozenset({P.WEIGHINGS_INGEST, P.REGISTERS_READ}),
+    Role.API_CLIENT: frozenset({P.WEIGHINGS_INGEST, P.POSITIONS_INGEST, P.PASSAGES_INGEST, P.REGISTERS_READ}),
 }
 
 # What a machine key may be scoped to: never more than an API client's role grants.

@@ -7,13 +7,16 @@ duplicate when its content is the same (the batch was re-sent) and a conflict wh
 Assessment of a stored weighing follows the chain of ARCHITECTURE.md: over-limit after tolerance
 → an alert with its evidence → for an admissible device, an offsite case draft (待审核) for the
 site's jurisdiction. The whole batch is one transaction: a storage failure stores nothing and the
-sender retries, which the idempotency above makes safe.
+sender retries, which the idempotency above makes safe. Accepted weighings are also published to
+the bus (for the telemetry lake) before that transaction commits: the sender's acknowledgement
+means both hold them (ADR 006).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from zhifa.domain.alerts import (
@@ -28,6 +31,7 @@ from zhifa.domain.cases import CaseRecordEntry, Party, PartyKind, open_offsite_c
 from zhifa.domain.jurisdictions import DivisionCode
 from zhifa.domain.notices import facts_text
 from zhifa.domain.overlimit import assessment_to_dict
+from zhifa.domain.readings import ReadingKind
 from zhifa.domain.sites import WeighingSite, admissibility
 from zhifa.domain.vehicles import Vehicle
 from zhifa.domain.weighings import (
@@ -38,6 +42,7 @@ from zhifa.domain.weighings import (
     parse_weighing,
 )
 from zhifa.services.audit import note
+from zhifa.services.ingest import BatchTooLarge, Feed
 from zhifa.services.policy import Policy
 from zhifa.services.ports import Clock, IdGenerator, StoredWeighing, UnitOfWork, UnitOfWorkFactory
 
@@ -70,16 +75,13 @@ class BatchResult:
         return sum(1 for r in self.results if r.status is status)
 
 
-class BatchTooLarge(ValueError):
-    pass
-
-
 @dataclass
 class WeighingDeps:
     uow: UnitOfWorkFactory
     clock: Clock
     ids: IdGenerator
     policy: Policy = field(default_factory=Policy)
+    feed: Feed | None = None  # the bus to the lake; None only in tests of assessment alone
 
 
 def _record_id_of(raw: object) -> str | None:
@@ -149,6 +151,13 @@ def ingest_weighings(
             for r in results.values()
             if r.status is RecordStatus.ACCEPTED
         )
+        if accepted and deps.feed is not None:
+            # On the bus before the commit: if the commit then fails the sender retries, and the
+            # lake keeps one row per record id; the other order could store a weighing the lake
+            # never sees.
+            stored_now = [r for i, r in parsed if results[i].status is RecordStatus.ACCEPTED]
+            batch = deps.feed.readings.from_records(ReadingKind.WEIGHING, stored_now, now)
+            deps.feed.publish(ReadingKind.WEIGHING, batch)
         if accepted:
             # One entry per batch, not per record: the digest pins exactly which records it stored.
             note(
@@ -164,6 +173,24 @@ def ingest_weighings(
             )
         uow.commit()
     return BatchResult(tuple(results[i] for i in range(len(records))))
+
+
+def import_weighings_file(
+    deps: WeighingDeps, path: Path, *, within: DivisionCode | None = None, actor: Actor = SYSTEM
+) -> BatchResult:
+    """``zhifa import weighing FILE``: a CSV or Parquet file, assessed in batches like the API's.
+
+    List fields (axle_loads_kg, images) are JSON text in a CSV. Each batch commits on its own, so
+    an interrupted import is completed by importing the file again (duplicates are recognised).
+    """
+    if deps.feed is None:
+        raise ValueError("importing needs the bus: WeighingDeps.feed is not set")
+    results: list[RecordResult] = []
+    for table in deps.feed.readings.read_file(ReadingKind.WEIGHING, path, deps.policy.max_batch_records):
+        batch = ingest_weighings(deps, list(deps.feed.readings.to_records(table)), within=within, actor=actor)
+        offset = len(results)
+        results.extend(replace(r, index=r.index + offset) for r in batch.results)
+    return BatchResult(tuple(results))
 
 
 def _party_of(uow: UnitOfWork, vehicle: Vehicle | None) -> Party:

@@ -12,14 +12,22 @@ from zhifa import __version__
 from zhifa.bootstrap import App
 from zhifa.domain.permissions import Permission
 from zhifa.entrypoints import web
-from zhifa.entrypoints.api import accounts, alerts, cases, problems, registers, weighings
+from zhifa.entrypoints.api import (
+    accounts,
+    alerts,
+    cases,
+    problems,
+    readings,
+    registers,
+    weighings,
+)
 from zhifa.entrypoints.api.security import api_routes, declared_permission, public
 
 DESCRIPTION = """智慧交通综合执法监管平台 zhifa — transport enforcement platform.
 
-Ingest weighings, see the alerts they raise and the offsite over-limit cases they open, review
-cases and fetch the issued 违法行为通知书. Errors are RFC 9457 problem details. Times are ISO 8601;
-stored in UTC, shown in Asia/Shanghai.
+Ingest weighings, vehicle positions and gantry passages; see the alerts weighings raise and the
+offsite over-limit cases they open, review cases and fetch the issued 违法行为通知书. Errors are
+RFC 9457 problem details. Times are ISO 8601; stored in UTC, shown in Asia/Shanghai.
 
 Every operation but sign-in and health needs a principal: a bearer token from
 `POST /api/v1/auth/token`, or, for machine clients, a request signed with a unit's API key
@@ -34,6 +42,7 @@ def create_api(app: App) -> FastAPI:
     problems.install(api)
     for router in (
         weighings.router,
+        readings.router,
         alerts.router,
         cases.router,
         cases.mine,
@@ -63,10 +72,11 @@ def create_api(app: App) -> FastAPI:
         )
         # The batch endpoint validates records one by one, so its body is typed loosely; publish
         # the record schema it applies so clients still see every field.
-        record = weighings.WeighingRecord.model_json_schema(ref_template="#/components/schemas/{model}")
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.update(record.pop("$defs", {}))
-        components["WeighingRecord"] = record
+        for model in (weighings.WeighingRecord, readings.PositionRecord, readings.PassageRecord):
+            record = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(record.pop("$defs", {}))
+            components[model.__name__] = record
         for route in api_routes(api.routes):
             permission = declared_permission(route)
             if permission is None or not route.include_in_schema:

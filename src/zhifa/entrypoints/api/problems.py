@@ -17,8 +17,8 @@ from zhifa.domain.permissions import Forbidden
 from zhifa.entrypoints.api.security import RateLimited
 from zhifa.services.accounts import AccountNotFound, LoginFailed, NotAuthenticated
 from zhifa.services.cases import CaseNotFound
-from zhifa.services.ports import ConcurrentUpdate, DuplicateKey
-from zhifa.services.weighings import BatchTooLarge
+from zhifa.services.ingest import BatchTooLarge
+from zhifa.services.ports import BusUnavailable, ConcurrentUpdate, DuplicateKey
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://zhifa.example/problems/"  # stable identifiers, documented in docs/api.md
@@ -67,6 +67,8 @@ PLAIN: dict[type[Exception], tuple[int, str]] = {
     DuplicateKey: (409, "duplicate"),
     ConcurrentUpdate: (409, "concurrent-update"),
     BatchTooLarge: (413, "batch-too-large"),
+    # Nothing was acknowledged: the sender keeps the batch and sends it again later.
+    BusUnavailable: (503, "bus-unavailable"),
 }
 
 

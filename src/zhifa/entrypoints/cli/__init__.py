@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zhifa.entrypoints.cli import accounts, audit, demo, overlimit, platform
+from zhifa.entrypoints.cli import accounts, audit, demo, overlimit, platform, readings
 
 app = typer.Typer(
     name="zhifa",
@@ -19,7 +19,10 @@ app.add_typer(platform.reference_app, name="reference")
 app.add_typer(audit.app, name="audit")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.security_app, name="security")
+app.add_typer(readings.lake_app, name="lake")
 app.command("serve")(platform.serve)
+app.command("import")(readings.import_readings)
+app.command("worker")(readings.worker)
 app.command("demo")(demo.demo)
 app.command("openapi")(platform.openapi)
 

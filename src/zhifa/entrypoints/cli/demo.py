@@ -24,7 +24,7 @@ from zhifa.domain.jurisdictions import DivisionCode
 from zhifa.domain.permissions import Permission
 from zhifa.domain.sites import SiteKind
 from zhifa.domain.vehicles import VehicleKind
-from zhifa.entrypoints.cli.platform import open_app, settings_with
+from zhifa.entrypoints.cli.platform import open_app, settings_with, start_lake_writer
 from zhifa.services import accounts, registers
 from zhifa.simulator.feed import HttpFeeder
 from zhifa.simulator.registers import SimVehicle, make_enterprises, make_vehicles
@@ -247,9 +247,11 @@ def demo(
 
     thread = threading.Thread(target=start_feeding, name="weighing-feed", daemon=True)
     thread.start()
+    stop_writer = start_lake_writer(app)
     try:
         server.run()
     finally:
         feeder.stop()
+        stop_writer()
         thread.join(timeout=5)
         app.close()

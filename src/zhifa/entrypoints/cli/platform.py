@@ -1,7 +1,10 @@
-"""``zhifa db upgrade``, ``zhifa reference load``, ``zhifa serve``: running the platform."""
+"""``zhifa db upgrade``, ``zhifa reference load``, ``zhifa serve``: running the platform (with the
+lake writer in a thread unless it runs as its own ``zhifa worker``)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +12,9 @@ import typer
 
 from zhifa.bootstrap import App, bootstrap
 from zhifa.config import Settings
+from zhifa.domain.readings import ReadingKind
 from zhifa.services import registers
+from zhifa.services.lake import LakeWriter
 
 db_app = typer.Typer(help="运营数据库: the operational store.", no_args_is_help=True)
 reference_app = typer.Typer(help="参考数据: packaged reference geography.", no_args_is_help=True)
@@ -51,12 +56,32 @@ def reference_load(
     app.close()
 
 
+def start_lake_writer(app: App, kinds: tuple[ReadingKind, ...] = tuple(ReadingKind)) -> Callable[[], None]:
+    """Run the lake writer in a thread of this process; return what stops it."""
+    stop = threading.Event()
+    writer = LakeWriter(app.lake_deps, kinds)
+    thread = threading.Thread(target=writer.run, args=(stop,), name="lake-writer", daemon=True)
+    thread.start()
+
+    def stopper() -> None:
+        stop.set()
+        thread.join(timeout=10)
+        writer.close()
+
+    return stopper
+
+
 def serve_app(app: App, host: str, port: int) -> None:
     import uvicorn
 
     from zhifa.entrypoints.api import create_api
 
-    uvicorn.run(create_api(app), host=host, port=port, log_level="info")
+    stop_writer = start_lake_writer(app) if app.settings.lake_writer_in_process else None
+    try:
+        uvicorn.run(create_api(app), host=host, port=port, log_level="info")
+    finally:
+        if stop_writer is not None:
+            stop_writer()
 
 
 def serve(
