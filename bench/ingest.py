@@ -187,9 +187,7 @@ def main() -> int:
             print(f"{bus:<7}   ingest + publish alone (producer)     {producer:>12,.0f} rows/s")
         (scratch / "json").mkdir()
         rate = json_records(batches, scratch / "json", min(args.rows, 200_000))
-        print(
-            f"json    records parsed one by one + publish   {rate:>12,.0f} rows/s  (LocalBus; API path)"
-        )
+        print(f"json    records parsed one by one + publish   {rate:>12,.0f} rows/s  (LocalBus; API path)")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

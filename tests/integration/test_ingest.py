@@ -255,3 +255,82 @@ def test_import_parquet_and_refuse_unknown_columns(app: App, clock: FakeClock, t
     assert done.exit_code == 0, done.output
     drain(app, ReadingKind.PASSAGE)
     assert app.lake.count(ReadingKind.PASSAGE) == 1000
+
+
+def test_an_unreadable_bus_message_is_quarantined_not_lost_or_retried(app: App, clock: FakeClock) -> None:
+    """A message no reader can decode (corrupt, or from an incompatible producer) is kept aside with
+    its reason and acknowledged; the readings around it still reach the lake."""
+    ingest_records(app.ingest_deps, ReadingKind.POSITION, [position(clock)])
+    app.bus.publish(ReadingKind.POSITION.value, [Outgoing(0, b"not an arrow stream")])
+    ingest_records(app.ingest_deps, ReadingKind.POSITION, [position(clock, seconds=30)])
+    writer = drain(app, ReadingKind.POSITION)
+    assert writer.stats.quarantined == 1
+    assert app.lake.count(ReadingKind.POSITION) == 2
+    kept = list((app.settings.resolved_lake_dir / "_quarantine" / "position").glob("*.bin"))
+    assert [p.read_bytes() for p in kept] == [b"not an arrow stream"]
+    again = drain(app, ReadingKind.POSITION)  # acknowledged: not delivered again
+    assert again.stats.messages == 0
+
+
+def cli_env(app: App) -> dict[str, str]:
+    return {
+        "ZHIFA_DATABASE_URL": app.settings.database_url,
+        "ZHIFA_SECRET_KEY": app.settings.secret_key.get_secret_value(),
+    }
+
+
+def test_import_weighings_assesses_them_like_the_api(app: App, clock: FakeClock, tmp_path: Path) -> None:
+    """`zhifa import weighing FILE`: rows are assessed (an over-limit one opens a case) and reach
+    the lake; list fields come as JSON text in the CSV."""
+    site_id = add_site(app)
+    at = clock.now() - timedelta(hours=1)
+    rows = [weighing(f"W-{i:04d}", site_id=site_id, at=at, gross_kg=40_000 + 5_000 * i) for i in range(4)]
+    for row in rows:
+        row["images"] = json.dumps(row["images"]).replace('"', '""')
+        row["images"] = f'"{row["images"]}"'
+    path = write_csv(tmp_path / "weighings.csv", rows)
+    result = CliRunner().invoke(
+        cli, ["import", "weighing", str(path), "--data-dir", str(app.settings.data_dir)], env=cli_env(app)
+    )
+    assert result.exit_code == 0, result.output
+    assert "4 weighings, 4 accepted and assessed" in result.output
+    with app.uow() as uow:
+        stored = uow.weighings.get("W-0003")
+    assert stored is not None and stored.disposition.value == "overlimit"  # 55 t on six axles
+    drain(app, ReadingKind.WEIGHING)
+    assert app.lake.count(ReadingKind.WEIGHING) == 4
+
+
+def test_lake_commands_report_and_maintain(app: App, clock: FakeClock) -> None:
+    """`zhifa lake stats` counts rows per kind; `zhifa lake maintain` merges a closed hour's files."""
+    hour_start = (clock.now() - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    for batch in range(3):  # three deliveries, three small files in one hour three hours ago
+        records = [
+            position(clock) | {"time": (hour_start + timedelta(seconds=100 * batch + i)).isoformat()}
+            for i in range(10)
+        ]
+        ingest_records(app.ingest_deps, ReadingKind.POSITION, records)
+        drain(app, ReadingKind.POSITION)
+    assert len(list((app.settings.resolved_lake_dir / "kind=position").glob("*/*/*.parquet"))) == 3
+    runner = CliRunner()
+    stats = runner.invoke(cli, ["lake", "stats", "--data-dir", str(app.settings.data_dir)], env=cli_env(app))
+    assert stats.exit_code == 0, stats.output
+    assert "position" in stats.output and " 30" in stats.output
+    done = runner.invoke(
+        cli, ["lake", "maintain", "--data-dir", str(app.settings.data_dir)], env=cli_env(app)
+    )
+    assert done.exit_code == 0, done.output
+    assert "compacted 1 partitions (3 → 1 files); removed 0 partitions past retention" in done.output
+    assert app.lake_reader().count(ReadingKind.POSITION) == 30
+
+
+def test_retention_below_the_legal_minimum_stops_start_up() -> None:
+    """第二十五条 keeps monitoring data six months: a shorter lake retention is a configuration error."""
+    from pydantic import ValidationError
+
+    from zhifa.config import Settings
+
+    with pytest.raises(ValidationError, match="第二十五条"):
+        Settings(lake_retention_months_position=5)
+    with pytest.raises(ValidationError):
+        Settings(bus="kafka")  # type: ignore[arg-type]
