@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -66,10 +67,10 @@ def passage(clock: FakeClock, record_id: str, **extra: Any) -> dict[str, Any]:
 Machine = tuple[TestClient, KeySigner]
 
 
-def query(app: App, sql: str) -> list[tuple[Any, ...]]:
+def query(app: App, sql: str, parameters: list[Any] | None = None) -> list[tuple[Any, ...]]:
     lake = app.lake
     assert isinstance(lake, ParquetLake)
-    rows: list[tuple[Any, ...]] = lake.connect().execute(sql).fetchall()
+    rows: list[tuple[Any, ...]] = lake.connect().execute(sql, parameters).fetchall()
     return rows
 
 
@@ -119,6 +120,18 @@ def test_positions_reach_the_lake_with_their_values_and_defects(
         ("13800000001", 171.0, False, "speed"),
         ("13800000002", 62.5, False, "lon,lat"),
     ]
+    # The track query of docs/data-plane.md, on a local (Asia/Shanghai) day.
+    day = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    local_midnight = datetime.combine(day, datetime.min.time(), ZoneInfo("Asia/Shanghai"))
+    track = query(
+        app,
+        """SELECT time, lon, lat FROM positions
+           WHERE date BETWEEN ? AND ? AND plate = '皖A12345' AND plate_colour = 2
+             AND time >= ? AND time < ?
+           ORDER BY time""",
+        [day - timedelta(days=1), day, local_midnight, local_midnight + timedelta(days=1)],
+    )
+    assert [t for t, _, _ in track] == sorted(datetime.fromisoformat(r["time"]) for r in records[:3])
 
 
 def test_resending_a_batch_never_doubles_a_row(app: App, clock: FakeClock, machine: Machine) -> None:
@@ -333,4 +346,4 @@ def test_retention_below_the_legal_minimum_stops_start_up() -> None:
     with pytest.raises(ValidationError, match="第二十五条"):
         Settings(lake_retention_months_position=5)
     with pytest.raises(ValidationError):
-        Settings(bus="kafka")  # type: ignore[arg-type]
+        Settings(bus="kafka")
