@@ -22,12 +22,20 @@ import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from zhifa.domain.vehicles import NEV_MARKS, InvalidPlate, VehicleKey, parse_plate_colour, validate_plate
-from zhifa.domain.weighings import MAX_RECORD_ID_LENGTH, FieldError, InvalidRecord
+from zhifa.domain.vehicles import NEV_MARKS, VehicleKey
+from zhifa.domain.weighings import (
+    MAX_RECORD_ID_LENGTH,
+    Collector,
+    FieldError,
+    InvalidRecord,
+    aware_time,
+    device_time,
+    parse_vehicle,
+)
 
 # Bumped when a field is added (minor) or changes meaning (major). Readers accept their own major
 # version and every minor below theirs; the version travels with every bus message and Parquet file.
@@ -149,20 +157,12 @@ def partition_of(vehicle: VehicleKey, partitions: int) -> int:
     return zlib.crc32(f"{vehicle.plate}:{int(vehicle.colour)}".encode()) % partitions
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.errors: list[FieldError] = []
-
-    def fail(self, field: str, reason: str) -> None:
-        self.errors.append(FieldError(field, reason))
-
-
 def _start(
     raw: object, fields: tuple[str, ...], required: tuple[str, ...]
-) -> tuple[Mapping[str, Any], _Errors]:
+) -> tuple[Mapping[str, Any], Collector]:
     if not isinstance(raw, Mapping):
         raise InvalidRecord([FieldError("record", "must be a JSON object")])
-    e = _Errors()
+    e = Collector()
     unknown = sorted(set(map(str, raw)) - set(fields))
     if unknown:
         e.fail("record", f"unknown fields: {', '.join(unknown)}")
@@ -172,7 +172,7 @@ def _start(
     return raw, e
 
 
-def _number(raw: Any, field: str, low: float, high: float, e: _Errors) -> float | None:
+def _number(raw: Any, field: str, low: float, high: float, e: Collector) -> float | None:
     if raw is None:
         return None
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
@@ -189,7 +189,7 @@ def _number(raw: Any, field: str, low: float, high: float, e: _Errors) -> float 
     return value
 
 
-def _integer(raw: Any, field: str, low: int, high: int, e: _Errors) -> int | None:
+def _integer(raw: Any, field: str, low: int, high: int, e: Collector) -> int | None:
     if raw is None:
         return None
     if isinstance(raw, bool) or not isinstance(raw, int | str) or (isinstance(raw, str) and not raw.strip()):
@@ -206,43 +206,7 @@ def _integer(raw: Any, field: str, low: int, high: int, e: _Errors) -> int | Non
     return value
 
 
-def _time(raw: Any, e: _Errors) -> datetime | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, str):
-        e.fail("time", "must be an ISO 8601 time string with a UTC offset")
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        e.fail("time", f"is not an ISO 8601 time: {raw!r}")
-        return None
-    if value.tzinfo is None or value.utcoffset() is None:
-        # JT/T 808 sends GMT+8 without a zone; the gateway adds it. A bare time here is ambiguous.
-        e.fail("time", f"must carry a UTC offset (e.g. +08:00), got {raw!r}")
-        return None
-    return value.astimezone(UTC)
-
-
-def _vehicle(raw: Mapping[str, Any], nev_marks: str, e: _Errors) -> VehicleKey | None:
-    plate = colour = None
-    if raw.get("plate") is not None:
-        if not isinstance(raw["plate"], str):
-            e.fail("plate", "must be a string")
-        else:
-            try:
-                plate = validate_plate(raw["plate"], nev_marks)
-            except InvalidPlate as exc:
-                e.fail("plate", str(exc))
-    if raw.get("plate_colour") is not None:
-        try:
-            colour = parse_plate_colour(raw["plate_colour"])
-        except InvalidPlate as exc:
-            e.fail("plate_colour", str(exc))
-    return VehicleKey(plate, colour) if plate is not None and colour is not None else None
-
-
-def _text(raw: Any, field: str, pattern: re.Pattern[str] | None, max_length: int, e: _Errors) -> str | None:
+def _text(raw: Any, field: str, pattern: re.Pattern[str] | None, max_length: int, e: Collector) -> str | None:
     if raw is None:
         return None
     if not isinstance(raw, str) or not raw or len(raw) > max_length:
@@ -278,8 +242,8 @@ def parse_position(
     """Validate one position as received; raise InvalidRecord naming every structural problem."""
     raw, e = _start(raw, POSITION_FIELDS, POSITION_REQUIRED)
     terminal = _text(raw.get("terminal"), "terminal", _TERMINAL, 20, e)
-    vehicle = _vehicle(raw, nev_marks, e)
-    time = _time(raw.get("time"), e)
+    vehicle = parse_vehicle(raw, nev_marks, e)
+    time = aware_time(raw.get("time"), "time", e)
     lon = _number(raw.get("lon"), "lon", -180.0, 180.0, e)
     lat = _number(raw.get("lat"), "lat", -90.0, 90.0, e)
     speed = _number(raw.get("speed_kmh"), "speed_kmh", 0.0, MAX_WIRE_SPEED_KMH, e)
@@ -319,10 +283,8 @@ def parse_passage(
     raw, e = _start(raw, PASSAGE_FIELDS, PASSAGE_REQUIRED)
     record_id = _text(raw.get("record_id"), "record_id", _RECORD_ID, MAX_RECORD_ID_LENGTH, e)
     site_id = _text(raw.get("site_id"), "site_id", _RECORD_ID, MAX_SITE_ID_LENGTH, e)
-    time = _time(raw.get("time"), e)
-    if time is not None and time > now + clock_skew:
-        e.fail("time", f"lies in the future ({raw.get('time')!r}); check the device clock")
-    vehicle = _vehicle(raw, nev_marks, e)
+    time = device_time(raw.get("time"), "time", now, clock_skew, e)
+    vehicle = parse_vehicle(raw, nev_marks, e)
     lane = _integer(raw.get("lane"), "lane", 1, MAX_LANE, e)
     direction = _text(raw.get("direction"), "direction", None, MAX_DIRECTION_LENGTH, e)
     vehicle_class = _integer(raw.get("vehicle_class"), "vehicle_class", 1, 26, e)

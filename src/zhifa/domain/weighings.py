@@ -137,7 +137,9 @@ REQUIRED_FIELDS = ("record_id", "site_id", "measured_at", "plate", "plate_colour
 DEVICE_VEHICLE_KINDS = (VehicleKind.TRUCK, VehicleKind.COMBINATION)
 
 
-class _Collector:
+class Collector:
+    """Gathers every problem of one record, so the sender learns them all at once."""
+
     def __init__(self) -> None:
         self.errors: list[FieldError] = []
 
@@ -145,7 +147,7 @@ class _Collector:
         self.errors.append(FieldError(field, reason))
 
 
-def _integer(raw: Any, field: str, low: int, high: int, c: _Collector) -> int | None:
+def _integer(raw: Any, field: str, low: int, high: int, c: Collector) -> int | None:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         c.fail(field, f"must be an integer, got {type(raw).__name__}")
         return None
@@ -163,7 +165,7 @@ def _integer(raw: Any, field: str, low: int, high: int, c: _Collector) -> int | 
     return int(value)
 
 
-def _decimal(raw: Any, field: str, high: Decimal, c: _Collector, *, positive: bool) -> Decimal | None:
+def _decimal(raw: Any, field: str, high: Decimal, c: Collector, *, positive: bool) -> Decimal | None:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         c.fail(field, f"must be a number, got {type(raw).__name__}")
         return None
@@ -179,7 +181,7 @@ def _decimal(raw: Any, field: str, high: Decimal, c: _Collector, *, positive: bo
     return value
 
 
-def _metres_to_mm(raw: Any, field: str, high: Decimal, c: _Collector) -> int | None:
+def _metres_to_mm(raw: Any, field: str, high: Decimal, c: Collector) -> int | None:
     value = _decimal(raw, field, high, c, positive=True)
     if value is None:
         return None
@@ -191,27 +193,54 @@ def _metres_to_mm(raw: Any, field: str, high: Decimal, c: _Collector) -> int | N
     return mm
 
 
-def _measured_at(raw: Any, now: datetime, skew: timedelta, c: _Collector) -> datetime | None:
+def aware_time(raw: Any, field: str, c: Collector) -> datetime | None:
+    """An ISO 8601 time with its UTC offset, as UTC; None (and a reason) for anything else."""
+    if raw is None:
+        return None
     if not isinstance(raw, str):
-        c.fail("measured_at", "must be an ISO 8601 time string with a UTC offset")
+        c.fail(field, "must be an ISO 8601 time string with a UTC offset")
         return None
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        c.fail("measured_at", f"is not an ISO 8601 time: {raw!r}")
+        c.fail(field, f"is not an ISO 8601 time: {raw!r}")
         return None
     if value.tzinfo is None or value.utcoffset() is None:
         # A bare local time is ambiguous across devices; refuse rather than guess a zone.
-        c.fail("measured_at", f"must carry a UTC offset (e.g. +08:00), got {raw!r}")
+        c.fail(field, f"must carry a UTC offset (e.g. +08:00), got {raw!r}")
         return None
-    value = value.astimezone(UTC)
-    if value > now + skew:
-        c.fail("measured_at", f"lies in the future ({raw!r}); check the device clock")
+    return value.astimezone(UTC)
+
+
+def device_time(raw: Any, field: str, now: datetime, skew: timedelta, c: Collector) -> datetime | None:
+    """A device's time that is not in the future beyond the allowed clock skew (RULES.md §2)."""
+    value = aware_time(raw, field, c)
+    if value is not None and value > now + skew:
+        c.fail(field, f"lies in the future ({raw!r}); check the device clock")
         return None
     return value
 
 
-def _images(raw: Any, c: _Collector) -> tuple[EvidenceRef, ...]:
+def parse_vehicle(raw: Mapping[str, Any], nev_marks: str, c: Collector) -> VehicleKey | None:
+    """Plate and colour, each checked on its own so that both mistakes are reported at once."""
+    plate = colour = None
+    if raw.get("plate") is not None:
+        if not isinstance(raw["plate"], str):
+            c.fail("plate", "must be a string")
+        else:
+            try:
+                plate = validate_plate(raw["plate"], nev_marks)
+            except InvalidPlate as exc:
+                c.fail("plate", str(exc))
+    if raw.get("plate_colour") is not None:
+        try:
+            colour = parse_plate_colour(raw["plate_colour"])
+        except InvalidPlate as exc:
+            c.fail("plate_colour", str(exc))
+    return VehicleKey(plate, colour) if plate is not None and colour is not None else None
+
+
+def _images(raw: Any, c: Collector) -> tuple[EvidenceRef, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -251,7 +280,7 @@ def parse_weighing(
     nev_marks: str = NEV_MARKS,
 ) -> WeighingReading:
     """Validate one record as received; raise InvalidRecord with every problem found."""
-    c = _Collector()
+    c = Collector()
     if not isinstance(raw, Mapping):
         raise InvalidRecord([FieldError("record", "must be a JSON object")])
     unknown = sorted(set(raw) - set(RECORD_FIELDS))
@@ -272,26 +301,8 @@ def parse_weighing(
     if site_id is not None and (not isinstance(site_id, str) or not site_id.strip()):
         c.fail("site_id", "must be a non-empty string")
 
-    measured_at = None
-    if raw.get("measured_at") is not None:
-        measured_at = _measured_at(raw["measured_at"], now, clock_skew, c)
-
-    # Plate and colour are checked each on its own, so both mistakes are reported at once.
-    plate = colour = None
-    if raw.get("plate") is not None:
-        if not isinstance(raw["plate"], str):
-            c.fail("plate", "must be a string")
-        else:
-            try:
-                plate = validate_plate(raw["plate"], nev_marks)
-            except InvalidPlate as exc:
-                c.fail("plate", str(exc))
-    if raw.get("plate_colour") is not None:
-        try:
-            colour = parse_plate_colour(raw["plate_colour"])
-        except InvalidPlate as exc:
-            c.fail("plate_colour", str(exc))
-    vehicle = VehicleKey(plate, colour) if plate is not None and colour is not None else None
+    measured_at = device_time(raw.get("measured_at"), "measured_at", now, clock_skew, c)
+    vehicle = parse_vehicle(raw, nev_marks, c)
 
     axles = _integer(raw["axles"], "axles", MIN_AXLES, MAX_AXLES, c) if raw.get("axles") is not None else None
     gross = (

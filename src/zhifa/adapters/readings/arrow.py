@@ -16,7 +16,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from zhifa.adapters.readings import codec
-from zhifa.adapters.readings.columns import CHECKS, UnknownColumns
+from zhifa.adapters.readings.columns import CHECKS, UnknownColumns, jsonable
 from zhifa.adapters.readings.schema import readings_table
 from zhifa.domain.readings import ReadingKind, RejectedRecord
 from zhifa.services.ports import Outgoing, UnreadableFile, UnreadableMessage
@@ -110,10 +110,7 @@ class ArrowReadings:
                     # Undecodable text is left as it is: the parser names the field and why.
                     with contextlib.suppress(ValueError):
                         record[name] = json.loads(value)
-            for name, value in record.items():
-                if isinstance(value, datetime):
-                    record[name] = value.isoformat()
-        return [{k: v for k, v in r.items() if v is not None} for r in records]
+        return [{k: jsonable(v) for k, v in r.items() if v is not None} for r in records]
 
     def defective(self, batch: pa.Table) -> int:
         if "valid" not in batch.column_names:

@@ -209,7 +209,8 @@ class _Batch:
         return np.asarray(pc.fill_null(self.ok, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A value read from a column, as the domain parsers take it from JSON (times as ISO 8601)."""
     if isinstance(value, datetime):
         return value.isoformat()
     return value
@@ -229,7 +230,7 @@ def _slow_rows(
     if not len(rows):
         return accepted, rejected
     for row, record in zip(rows.tolist(), raw.take(pa.array(rows)).to_pylist(), strict=True):
-        record = {key: _jsonable(value) for key, value in record.items()}
+        record = {key: jsonable(value) for key, value in record.items()}
         try:
             accepted.append(
                 (row, parse_reading(kind, record, now, clock_skew=clock_skew, nev_marks=nev_marks))

@@ -18,6 +18,7 @@ from zhifa.domain.permissions import Principal
 from zhifa.domain.readings import ReadingKind
 from zhifa.entrypoints.api.deps import AppDep
 from zhifa.entrypoints.api.security import requires
+from zhifa.entrypoints.api.weighings import FieldErrorOut
 from zhifa.services.ingest import MAX_JSON_RECORDS, IngestReport, ingest_records
 
 router = APIRouter(prefix="/api/v1", tags=["readings"])
@@ -73,11 +74,6 @@ class PassageBatch(BaseModel):
         "or rejected on its own",
         json_schema_extra={"items": {"$ref": "#/components/schemas/PassageRecord"}},
     )
-
-
-class FieldErrorOut(BaseModel):
-    field: str
-    reason: str
 
 
 class RejectedOut(BaseModel):
