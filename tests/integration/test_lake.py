@@ -99,6 +99,7 @@ def test_positions_round_trip_with_exact_values(lake: ParquetLake) -> None:
         alarm=2**32 - 1,
         status=0b11,
         extras='{"0x01": 1234, "油量": 56.5}',
+        backfill=True,
         defects=(Defect.LON, Defect.SPEED, Defect.ALTITUDE),
     )
     plain = fix()
@@ -119,6 +120,7 @@ def test_positions_round_trip_with_exact_values(lake: ParquetLake) -> None:
         "alarm": 0,
         "status": 0,
         "extras": None,
+        "backfill": False,
         "valid": True,
         "defects": None,
         "received_at": RECEIVED,
@@ -130,6 +132,7 @@ def test_positions_round_trip_with_exact_values(lake: ParquetLake) -> None:
     assert (got[1]["speed_kmh"], got[1]["heading"], got[1]["altitude_m"]) == (171.3, 359, -250)
     assert (got[1]["alarm"], got[1]["status"]) == (2**32 - 1, 3)
     assert got[1]["extras"] == '{"0x01": 1234, "油量": 56.5}'
+    assert got[1]["backfill"] is True
     assert (got[1]["valid"], got[1]["defects"]) == (False, "lon,speed,altitude")
 
 
@@ -181,7 +184,7 @@ def test_layout_is_hive_by_utc_hour_with_zstd_and_schema(lake: ParquetLake) -> N
     schema = pq.read_schema(path)
     assert schema.equals(SCHEMAS[POSITION], check_metadata=False)
     assert schema.metadata[b"zhifa.kind"] == b"position"
-    assert schema.metadata[b"zhifa.schema_version"] == b"1.0"
+    assert schema.metadata[b"zhifa.schema_version"] == b"1.1"
     with lake.connect() as con:
         types = dict(con.sql("SELECT column_name, column_type FROM (DESCRIBE positions)").fetchall())
     assert (types["date"], types["hour"], types["time"]) == ("DATE", "INTEGER", "TIMESTAMP WITH TIME ZONE")
@@ -618,15 +621,16 @@ def test_count_reads_footers_only(lake: ParquetLake, monkeypatch: pytest.MonkeyP
 
 
 def test_union_by_name_reads_a_missing_column_as_null(lake: ParquetLake) -> None:
-    """A file of an older schema minor version (without ``extras`` and ``defects``) reads with
-    those columns NULL, next to newer files of the same partition, and survives compaction."""
+    """A file of an older schema minor version (1.0 had no ``backfill``; here also without ``extras``
+    and ``defects``) reads with those columns NULL, next to newer files of the same partition, and
+    survives compaction."""
     lake.append(POSITION, [positions([fix(extras='{"a": 1}', defects=(Defect.SPEED,))])])
-    old = positions([fix("13900000000")]).drop_columns(["extras", "defects"])
+    old = positions([fix("13900000000")]).drop_columns(["extras", "defects", "backfill"])
     [new] = lake.files(POSITION)
     pq.write_table(old, new.parent / "part-20260101T000000-0000.parquet")
     assert pq.read_schema(new.parent / "part-20260101T000000-0000.parquet").names == old.column_names
-    query = "SELECT terminal, extras, defects FROM positions ORDER BY terminal"
-    expected = [("13800138000", '{"a": 1}', "speed"), ("13900000000", None, None)]
+    query = "SELECT terminal, extras, defects, backfill FROM positions ORDER BY terminal"
+    expected = [("13800138000", '{"a": 1}', "speed", False), ("13900000000", None, None, None)]
     with lake.connect() as con:
         assert con.sql(query).fetchall() == expected
     assert ParquetLake(lake.root).append(POSITION, [positions([fix("13900000000")])]) == 0

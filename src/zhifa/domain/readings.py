@@ -39,7 +39,7 @@ from zhifa.domain.weighings import (
 
 # Bumped when a field is added (minor) or changes meaning (major). Readers accept their own major
 # version and every minor below theirs; the version travels with every bus message and Parquet file.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: positions carry ``backfill``
 
 
 # 道路运输车辆动态监督管理办法 第二十五条: dynamic-monitoring data are kept at least six months;
@@ -109,6 +109,9 @@ class Position:
     alarm: int = 0  # JT/T 808 表 24 alarm bits
     status: int = 0  # JT/T 808 表 25 status bits
     extras: str | None = None  # additional items (附加信息) as JSON text, kept as sent
+    # Sent late on purpose: a 0x0704 blind-area batch (盲区补报, JT/T 808-2019 8.45) re-sends fixes
+    # stored while out of coverage. Detection judges them, but must not raise a "live" alert hours late.
+    backfill: bool = False
     defects: tuple[Defect, ...] = ()
 
     @property
@@ -135,7 +138,7 @@ class Passage:
 
 POSITION_FIELDS = (
     "terminal", "plate", "plate_colour", "time", "lon", "lat", "speed_kmh", "heading", "altitude_m",
-    "alarm", "status", "extras",
+    "alarm", "status", "extras", "backfill",
 )  # fmt: skip
 POSITION_REQUIRED = ("terminal", "plate", "plate_colour", "time", "lon", "lat")
 PASSAGE_FIELDS = (
@@ -206,6 +209,19 @@ def _integer(raw: Any, field: str, low: int, high: int, e: Collector) -> int | N
     return value
 
 
+def _boolean(raw: Any, field: str, e: Collector) -> bool | None:
+    """JSON true/false, or the 0/1/true/false a CSV file carries."""
+    if raw is None or isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower() if isinstance(raw, int | str) else None
+    if text in ("1", "true"):
+        return True
+    if text in ("0", "false"):
+        return False
+    e.fail(field, f"must be true or false, got {raw!r}")
+    return None
+
+
 def _text(raw: Any, field: str, pattern: re.Pattern[str] | None, max_length: int, e: Collector) -> str | None:
     if raw is None:
         return None
@@ -252,6 +268,7 @@ def parse_position(
     alarm = _integer(raw.get("alarm"), "alarm", 0, MAX_DWORD, e)
     status = _integer(raw.get("status"), "status", 0, MAX_DWORD, e)
     extras = _text(raw.get("extras"), "extras", None, MAX_EXTRAS_CHARS, e)
+    backfill = _boolean(raw.get("backfill"), "backfill", e)
     if e.errors or terminal is None or vehicle is None or time is None or lon is None or lat is None:
         raise InvalidRecord(e.errors)  # a missing required field was reported as such above
     speed_kmh = speed if speed is not None else 0.0
@@ -268,6 +285,7 @@ def parse_position(
         alarm=alarm or 0,
         status=status or 0,
         extras=extras,
+        backfill=bool(backfill),
         defects=position_defects(time, lon, lat, speed_kmh, altitude_m, now, clock_skew),
     )
 

@@ -118,6 +118,9 @@ position_rows = st.fixed_dictionaries(
         "alarm": optional(integers(0, 2**32 - 1)),
         "status": optional(integers(0, 2**32 - 1)),
         "extras": optional(mostly(st.just('{"01": 1234}'), st.sampled_from(["", "x" * 4097]))),
+        "backfill": optional(
+            mostly(st.sampled_from(["true", "false"]), st.sampled_from(["1", "0", "yes", ""]))
+        ),
     }
 )
 passage_rows = st.fixed_dictionaries(
@@ -198,6 +201,7 @@ typed_positions = st.fixed_dictionaries(
         "speed_kmh": st.one_of(st.none(), st.floats(min_value=-1, max_value=7000)),
         "heading": st.one_of(st.none(), st.integers(min_value=-1, max_value=400)),
         "altitude_m": st.integers(min_value=-40000, max_value=70000),
+        "backfill": st.one_of(st.none(), st.booleans()),
     }
 )
 

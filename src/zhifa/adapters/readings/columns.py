@@ -125,6 +125,19 @@ class _Batch:
         self.keep(pc.or_kleene(pc.is_null(column), good) if optional else good)
         return pc.if_else(pc.fill_null(good, False), column, None).combine_chunks().cast(pa.string())
 
+    def boolean(self, name: str) -> pa.Array:
+        """Optional, false when absent; the narrow form is a boolean column or exactly true/false."""
+        column = self.column(name)
+        if pa.types.is_null(column.type):
+            return pa.array(np.zeros(self.rows, dtype=bool))
+        if pa.types.is_boolean(column.type):
+            return pc.fill_null(column, False).combine_chunks()
+        if not _is_text(column):
+            self.keep(pa.array(np.zeros(self.rows, dtype=bool)))
+            return pa.array(np.zeros(self.rows, dtype=bool))
+        self.keep(pc.or_kleene(pc.is_null(column), pc.is_in(column, value_set=pa.array(["true", "false"]))))
+        return pc.fill_null(pc.equal(column, "true"), False).combine_chunks()
+
     def number(self, name: str, low: float, high: float, *, default: float | None = None) -> pa.Array:
         return self._numeric(name, low, high, pa.float64(), _DECIMAL, default)
 
@@ -296,6 +309,7 @@ def check_positions(
     alarm = b.integer("alarm", 0, MAX_DWORD, default=0)
     status = b.integer("status", 0, MAX_DWORD, default=0)
     extras = b.text("extras", None, MAX_EXTRAS_CHARS, optional=True)
+    backfill = b.boolean("backfill")
     fast = b.fast_rows()
     mask = pa.array(fast)
 
@@ -320,6 +334,7 @@ def check_positions(
             pc.cast(take(alarm), pa.uint32()),
             pc.cast(take(status), pa.uint32()),
             take(extras),
+            take(backfill),
             pc.is_null(defects),
             defects,
             pa.repeat(pa.scalar(received_at, UTC_TS), len(t)),

@@ -40,6 +40,8 @@ POSITION_SCHEMA = _schema(
         pa.field("alarm", pa.uint32(), False),
         pa.field("status", pa.uint32(), False),
         pa.field("extras", pa.string()),
+        # Nullable only because batches of schema 1.0 lack it: read a null as false (live).
+        pa.field("backfill", pa.bool_()),
         pa.field("valid", pa.bool_(), False),
         pa.field("defects", pa.string()),  # Defect values joined by ","; null when valid
     ],
@@ -112,6 +114,7 @@ def positions_table(readings: Sequence[Position], received_at: datetime) -> pa.T
             "alarm": [r.alarm for r in readings],
             "status": [r.status for r in readings],
             "extras": [r.extras for r in readings],
+            "backfill": [r.backfill for r in readings],
             "valid": [r.valid for r in readings],
             "defects": [",".join(r.defects) or None for r in readings],
             "received_at": [received_at] * len(readings),

@@ -41,6 +41,9 @@ class PositionRecord(BaseModel):
     alarm: int = Field(default=0, description="JT/T 808 alarm bits (DWORD)")
     status: int = Field(default=0, description="JT/T 808 status bits (DWORD)")
     extras: str | None = Field(default=None, description="Additional items (附加信息) as JSON text")
+    backfill: bool = Field(
+        default=False, description="Sent late on purpose (盲区补报, a 0x0704 blind-area batch), not live"
+    )
 
 
 class PassageRecord(BaseModel):
