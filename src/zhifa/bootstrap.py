@@ -23,6 +23,7 @@ from zhifa.adapters.documents.notice_pdf import ReportLabNoticeRenderer
 from zhifa.adapters.evidence.files import FileEvidenceStore
 from zhifa.adapters.geodata.reference import PackagedReferenceData
 from zhifa.adapters.ids import Uuid7Ids
+from zhifa.adapters.quarantine import FileQuarantine
 from zhifa.adapters.readings.arrow import ArrowReadings
 from zhifa.adapters.security.passwords import Argon2Hasher
 from zhifa.adapters.security.ratelimit import TokenBucketLimiter
@@ -46,6 +47,7 @@ from zhifa.services.ports import (
     Lake,
     NoticeRenderer,
     PasswordHasher,
+    Quarantine,
     RateLimiter,
     ReadModel,
     ReferenceData,
@@ -138,6 +140,7 @@ class App:
     login_limiter: RateLimiter
     public_limiter: RateLimiter
     readings: ColumnarReadings
+    quarantine: Quarantine  # frames the JT/T 808 gateway could not read
     # Opened on first use: describing the API needs no bus, and only the lake's one writer
     # process may open the lake for writing (it recovers interrupted writes when it opens).
     bus_factory: Callable[[], Bus]
@@ -223,6 +226,7 @@ def bootstrap(settings: Settings | None = None, **overrides: Any) -> App:
         "login_limiter": TokenBucketLimiter(settings.rate_limit_login_per_minute, clock),
         "public_limiter": TokenBucketLimiter(settings.rate_limit_public_per_minute, clock),
         "readings": ArrowReadings(),
+        "quarantine": FileQuarantine(Path(settings.data_dir) / "quarantine" / "jt808"),
         "bus_factory": lambda: make_bus(settings),
         "lake_factory": lambda: make_lake(settings),
     }

@@ -154,6 +154,41 @@ class Settings(BaseSettings):
         "runs as its own process.",
     )
 
+    gateway_host: str = Field(
+        default="127.0.0.1",
+        description="Interface `zhifa gateway` listens on; set 0.0.0.0 (or the public address) for "
+        "real terminals.",
+    )
+    gateway_port: int = Field(default=6808, description="TCP port of the JT/T 808 gateway.")
+    gateway_idle_timeout_seconds: float = Field(
+        default=180.0,
+        description="A terminal connection silent this long is closed: three missed heartbeats at the "
+        "usual 60 s interval (JT/T 808 parameter 0x0001).",
+    )
+    gateway_max_frame_bytes: int = Field(
+        default=4096,
+        description="Longest escaped frame accepted; the largest legal one (1 023-byte body, 2019 header, "
+        "every byte escaped) is under 2 100 bytes.",
+    )
+    gateway_frames_per_second: float = Field(
+        default=50.0,
+        description="Sustained frames per second one connection may send (bursts of 5 s allowed); beyond, "
+        "frames are dropped unacknowledged and a connection that keeps flooding is closed.",
+    )
+    gateway_max_bad_frames: int = Field(
+        default=20,
+        description="Malformed frames one connection may send per minute before it is closed as flooding; "
+        "each one is quarantined with its bytes.",
+    )
+    gateway_flush_ms: int = Field(
+        default=50,
+        description="Group commit: positions from all connections are sent to the bus together at most this "
+        "often (≤ 100), and each frame is acknowledged (0x8001) once the bus holds it.",
+    )
+    gateway_subpackage_timeout_seconds: float = Field(
+        default=60.0, description="Parts of a subpackaged message (JT/T 808 §4.4.3) are kept this long."
+    )
+
     secret_key: SecretStr = Field(
         default=SecretStr(""),
         description="Deployment secret (at least 32 characters) from which machine clients' signing keys "
@@ -270,6 +305,11 @@ class Settings(BaseSettings):
             "bus_partitions",
             "bus_ack_wait_seconds",
             "nats_max_age_days",
+            "gateway_idle_timeout_seconds",
+            "gateway_max_frame_bytes",
+            "gateway_frames_per_second",
+            "gateway_max_bad_frames",
+            "gateway_subpackage_timeout_seconds",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
@@ -283,6 +323,10 @@ class Settings(BaseSettings):
             raise ValueError("password_min_classes must be between 1 and 4")
         if self.password_hash_memory_kib < 8:
             raise ValueError("password_hash_memory_kib must be at least 8")
+        if not 1 <= self.gateway_flush_ms <= 100:
+            raise ValueError("gateway_flush_ms must be between 1 and 100 (acknowledgements within 100 ms)")
+        if not 1 <= self.gateway_port <= 65535:
+            raise ValueError("gateway_port must be a TCP port")
         if self.clock_skew_seconds < 0:
             raise ValueError("clock_skew_seconds must not be negative")
         for level in ("province", "city", "county"):

@@ -6,7 +6,7 @@ every adapter passes, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -25,6 +25,7 @@ from zhifa.domain.notices import Notice
 from zhifa.domain.readings import ReadingKind, RejectedRecord
 from zhifa.domain.roads import Junction
 from zhifa.domain.sites import WeighingSite
+from zhifa.domain.terminals import Terminal
 from zhifa.domain.vehicles import Vehicle, VehicleKey
 from zhifa.domain.weighings import Disposition, WeighingReading
 from zhifa.services.queries import (
@@ -82,6 +83,33 @@ class VehicleRepository(Protocol):
     def get(self, vehicle_id: str) -> Vehicle | None: ...
     def get_by_key(self, key: VehicleKey) -> Vehicle | None: ...
     def for_enterprise(self, enterprise_id: str) -> list[Vehicle]: ...
+
+
+class TerminalRepository(Protocol):
+    """车载终端档案: one terminal per SIM phone, at most one per vehicle.
+
+    A terminal lies in its vehicle's 车籍地 (``Vehicle.home_division``), the division the vehicle
+    itself carries; the enterprise's division is the operator's, not the vehicle's.
+    """
+
+    def add(self, terminal: Terminal) -> None:
+        """Store a new terminal; DuplicateKey if the phone or the vehicle is already in the register."""
+        ...
+
+    def get(self, phone: str) -> Terminal | None:
+        """By the normalised phone (``normalise_phone``)."""
+        ...
+
+    def save(self, terminal: Terminal) -> None:
+        """Store ``terminal`` over the one with its phone (adding it if new); DuplicateKey if its
+        vehicle is bound to another phone."""
+        ...
+
+    def get_by_vehicle(self, vehicle_id: str) -> Terminal | None: ...
+    def list(self, under: DivisionCode | None = None, page: PageRequest | None = None) -> Page[Terminal]:
+        """Terminals whose vehicle's 车籍地 lies in ``under``'s subtree (every terminal when None),
+        most recently enrolled first."""
+        ...
 
 
 class EnterpriseRepository(Protocol):
@@ -231,6 +259,7 @@ class UnitOfWork(Protocol):
     sites: SiteRepository
     vehicles: VehicleRepository
     enterprises: EnterpriseRepository
+    terminals: TerminalRepository
     weighings: WeighingRepository
     alerts: AlertRepository
     cases: CaseRepository
@@ -392,6 +421,14 @@ class UnreadableMessage(Exception):
     """A bus message that is not a batch this reader can decode (corrupt, other kind or version)."""
 
 
+class Quarantine(Protocol):
+    """Where bytes nobody could read are kept, with the reason, instead of being dropped."""
+
+    def put(self, at: datetime, source: str, reason: str, detail: str, data: bytes) -> Path: ...
+
+    def items(self) -> list[dict[str, str]]: ...
+
+
 class UnreadableFile(Exception):
     """An import file that cannot be read as a table of the kind's columns; nothing was sent."""
 
@@ -421,6 +458,11 @@ class ColumnarReadings(Protocol):
         first_index: int = 0,
     ) -> tuple[Batch, list[RejectedRecord]]:
         """Accept exactly the rows the domain parser would; name every refused one."""
+        ...
+
+    def from_columns(self, kind: ReadingKind, columns: Mapping[str, Sequence[object]]) -> Batch:
+        """Raw columns as a gateway decoded them (typed values, aware times), to be checked;
+        raise UnreadableFile for a column its kind does not have."""
         ...
 
     def read_file(self, kind: ReadingKind, path: Path, rows_per_batch: int) -> Iterator[Batch]:

@@ -52,7 +52,7 @@ class WeighingStream:
         self.sites = sites
         self.vehicles = vehicles
         self.profile = profile or StreamProfile()
-        self.rng = random.Random(seed)  # noqa: S311 - simulation, not security
+        self.rng = random.Random(seed)
         self.serial = 0
 
     def _vehicle(self) -> tuple[str, int, int, bool, str | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from zhifa.adapters.db.tables import (
     JurisdictionRow,
     NumberSequenceRow,
     SiteRow,
+    TerminalRow,
     VehicleRow,
     WeighingRow,
 )
@@ -27,9 +28,11 @@ from zhifa.domain.documents import Document, DocumentKind
 from zhifa.domain.enterprises import Enterprise
 from zhifa.domain.jurisdictions import DivisionCode, Jurisdiction
 from zhifa.domain.sites import SiteKind, WeighingSite
+from zhifa.domain.terminals import Terminal
 from zhifa.domain.vehicles import PlateColour, Vehicle, VehicleKey, VehicleKind
 from zhifa.domain.weighings import Disposition, EvidenceRef, ImageKind, WeighingReading
 from zhifa.services.ports import ConcurrentUpdate, DuplicateKey, StoredWeighing
+from zhifa.services.queries import Page, PageRequest
 
 
 def _flush(session: Session, what: str) -> None:
@@ -207,6 +210,88 @@ class SqlVehicles:
             )
         ).one_or_none()
         return self._domain(row) if row else None
+
+
+class SqlTerminals:
+    """The terminal register; a terminal's plate and colour are its vehicle's, read by a join."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @staticmethod
+    def _select() -> Select[TerminalRow, str, int]:
+        return select(TerminalRow, VehicleRow.plate, VehicleRow.plate_colour).join(
+            VehicleRow, VehicleRow.id == TerminalRow.vehicle_id
+        )
+
+    @staticmethod
+    def _domain(row: TerminalRow, plate: str, colour: int) -> Terminal:
+        return Terminal(
+            phone=row.phone,
+            vehicle_id=row.vehicle_id,
+            vehicle=VehicleKey(plate, PlateColour(colour)),
+            device_id=row.device_id,
+            maker=row.maker,
+            model=row.model,
+            auth_code_sha256=row.auth_code_sha256,
+            registered_at=row.registered_at,
+            enabled=row.enabled,
+            enrolled_at=row.enrolled_at,
+        )
+
+    @staticmethod
+    def _values(terminal: Terminal) -> dict[str, Any]:
+        return {
+            "phone": terminal.phone,
+            "vehicle_id": terminal.vehicle_id,
+            "device_id": terminal.device_id,
+            "maker": terminal.maker,
+            "model": terminal.model,
+            "auth_code_sha256": terminal.auth_code_sha256,
+            "registered_at": terminal.registered_at,
+            "enrolled_at": terminal.enrolled_at,
+            "enabled": terminal.enabled,
+        }
+
+    def _one(self, query: Select[TerminalRow, str, int]) -> Terminal | None:
+        found = self.session.execute(query).one_or_none()
+        if found is None:
+            return None
+        row, plate, colour = found
+        return self._domain(row, plate, colour)
+
+    def add(self, terminal: Terminal) -> None:
+        self.session.add(TerminalRow(**self._values(terminal)))
+        _flush(self.session, f"terminal {terminal.phone} or a terminal of vehicle {terminal.vehicle}")
+
+    def save(self, terminal: Terminal) -> None:
+        row = self.session.get(TerminalRow, terminal.phone)
+        if row is None:
+            self.add(terminal)
+            return
+        for key, value in self._values(terminal).items():
+            setattr(row, key, value)
+        _flush(self.session, f"a terminal of vehicle {terminal.vehicle}")
+
+    def get(self, phone: str) -> Terminal | None:
+        return self._one(self._select().where(TerminalRow.phone == phone))
+
+    def get_by_vehicle(self, vehicle_id: str) -> Terminal | None:
+        return self._one(self._select().where(TerminalRow.vehicle_id == vehicle_id))
+
+    def list(self, under: DivisionCode | None = None, page: PageRequest | None = None) -> Page[Terminal]:
+        page = page or PageRequest()
+        query = self._select()
+        if under is not None:
+            query = query.where(VehicleRow.home_division.startswith(under.prefix))
+        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = self.session.execute(
+            query.order_by(TerminalRow.enrolled_at.desc(), TerminalRow.phone)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        items = [self._domain(row, plate, colour) for row, plate, colour in rows]
+        return Page(items, int(total), page.limit, page.offset)
 
 
 class SqlEnterprises:

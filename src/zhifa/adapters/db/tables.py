@@ -115,6 +115,23 @@ class VehicleRow(Base):
     home_division: Mapped[str | None] = mapped_column(String(6))
 
 
+class TerminalRow(Base):
+    """车载终端档案: a JT/T 808 terminal by its SIM phone, bound to one vehicle (at most one per
+    vehicle). Only the SHA-256 of the auth code is kept, never the code."""
+
+    __tablename__ = "terminals"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    vehicle_id: Mapped[str] = mapped_column(ForeignKey("vehicles.id"), unique=True)
+    device_id: Mapped[str | None] = mapped_column(String(30))
+    maker: Mapped[str | None] = mapped_column(String(11))
+    model: Mapped[str | None] = mapped_column(String(30))
+    auth_code_sha256: Mapped[str | None] = mapped_column(String(64))
+    registered_at: Mapped[datetime | None]
+    enrolled_at: Mapped[datetime] = mapped_column(index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
 class SiteRow(Base):
     __tablename__ = "weighing_sites"
 

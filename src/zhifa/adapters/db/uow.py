@@ -18,6 +18,7 @@ from zhifa.adapters.db.repositories import (
     SqlJurisdictions,
     SqlNumberSequences,
     SqlSites,
+    SqlTerminals,
     SqlVehicles,
     SqlWeighings,
 )
@@ -33,6 +34,7 @@ class SqlUnitOfWork:
         self.sites = SqlSites(self.session)
         self.vehicles = SqlVehicles(self.session)
         self.enterprises = SqlEnterprises(self.session)
+        self.terminals = SqlTerminals(self.session)
         self.weighings = SqlWeighings(self.session)
         self.alerts = SqlAlerts(self.session)
         self.cases = SqlCases(self.session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from zhifa.adapters.readings import codec
 from zhifa.adapters.readings.columns import CHECKS, UnknownColumns, jsonable
 from zhifa.adapters.readings.schema import readings_table
-from zhifa.domain.readings import ReadingKind, RejectedRecord
+from zhifa.domain.readings import PASSAGE_FIELDS, POSITION_FIELDS, ReadingKind, RejectedRecord
 from zhifa.services.ports import Outgoing, UnreadableFile, UnreadableMessage
 
 # Fields of a weighing that are lists; a CSV carries them as JSON text.
@@ -53,6 +53,13 @@ class ArrowReadings:
             )
         except UnknownColumns as exc:
             raise UnreadableFile(str(exc)) from exc
+
+    def from_columns(self, kind: ReadingKind, columns: Mapping[str, Sequence[object]]) -> pa.Table:
+        fields = {ReadingKind.POSITION: POSITION_FIELDS, ReadingKind.PASSAGE: PASSAGE_FIELDS}.get(kind, ())
+        unknown = sorted(set(columns) - set(fields))
+        if unknown:
+            raise UnreadableFile(f"unknown {kind.value} columns: {', '.join(unknown)}")
+        return pa.table({name: list(values) for name, values in columns.items()})
 
     def read_file(self, kind: ReadingKind, path: Path, rows_per_batch: int) -> Iterator[pa.Table]:
         suffix = path.suffix.lower()

@@ -19,6 +19,7 @@ from zhifa.entrypoints.api import (
     problems,
     readings,
     registers,
+    terminals,
     weighings,
 )
 from zhifa.entrypoints.api.security import api_routes, declared_permission, public
@@ -47,6 +48,7 @@ def create_api(app: App) -> FastAPI:
         cases.router,
         cases.mine,
         registers.router,
+        terminals.router,
         accounts.auth,
         accounts.router,
     ):

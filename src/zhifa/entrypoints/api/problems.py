@@ -19,6 +19,7 @@ from zhifa.services.accounts import AccountNotFound, LoginFailed, NotAuthenticat
 from zhifa.services.cases import CaseNotFound
 from zhifa.services.ingest import BatchTooLarge
 from zhifa.services.ports import BusUnavailable, ConcurrentUpdate, DuplicateKey
+from zhifa.services.terminals import TerminalNotFound
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://zhifa.example/problems/"  # stable identifiers, documented in docs/api.md
@@ -63,8 +64,9 @@ PLAIN: dict[type[Exception], tuple[int, str]] = {
     DomainError: (422, "rule-violated"),
     CaseNotFound: (404, "not-found"),
     AccountNotFound: (404, "not-found"),
+    TerminalNotFound: (404, "not-found"),
     NotFound: (404, "not-found"),
-    DuplicateKey: (409, "duplicate"),
+    DuplicateKey: (409, "duplicate"),  # services.terminals.VehicleTaken among them
     ConcurrentUpdate: (409, "concurrent-update"),
     BatchTooLarge: (413, "batch-too-large"),
     # Nothing was acknowledged: the sender keeps the batch and sends it again later.

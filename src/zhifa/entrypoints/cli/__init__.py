@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from zhifa.entrypoints.cli import accounts, audit, demo, overlimit, platform, readings
+from zhifa.entrypoints.cli import (
+    accounts,
+    audit,
+    demo,
+    jt808,
+    jt808_simulate,
+    overlimit,
+    platform,
+    readings,
+    terminals,
+)
 
 app = typer.Typer(
     name="zhifa",
@@ -20,7 +30,11 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.security_app, name="security")
 app.add_typer(readings.lake_app, name="lake")
+app.add_typer(jt808.app, name="jt808")
+app.add_typer(terminals.app, name="terminals")
+jt808.app.command("simulate")(jt808_simulate.simulate)
 app.command("serve")(platform.serve)
+app.command("gateway")(platform.gateway)
 app.command("import")(readings.import_readings)
 app.command("worker")(readings.worker)
 app.command("demo")(demo.demo)

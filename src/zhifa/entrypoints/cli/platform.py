@@ -109,3 +109,29 @@ def openapi() -> None:
         typer.echo(json.dumps(create_api(app).openapi(), ensure_ascii=False, indent=2, sort_keys=True))
     finally:
         app.close()
+
+
+def gateway(
+    data_dir: DataDir = None,
+    host: Annotated[str | None, typer.Option(help="Interface (overrides ZHIFA_GATEWAY_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (overrides ZHIFA_GATEWAY_PORT)")] = None,
+) -> None:
+    """Run the JT/T 808 gateway: key vehicles' terminals connect here (docs/jt808.md).
+
+    Stops on SIGTERM or Ctrl-C after committing and acknowledging every frame already read.
+    Positions go to the bus; a lake writer (``zhifa serve`` or ``zhifa worker``) stores them.
+    """
+    import logging
+
+    from zhifa.entrypoints import gateway as jt808_gateway
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = open_app(settings_with(data_dir, gateway_host=host, gateway_port=port))
+    try:
+        stats = jt808_gateway.run(app)
+        typer.echo(
+            f"gateway stopped: {stats.connections} connections, {stats.positions} positions stored, "
+            f"{stats.malformed} malformed frames quarantined"
+        )
+    finally:
+        app.close()
