@@ -1,4 +1,4 @@
-"""The JT/T 808 codec against real terminal captures (/work/shared/data/jt808/real_captures.txt).
+"""The JT/T 808 codec against real terminal captures (tests/data/jt808/real_captures.txt, a copy of shared/data/jt808).
 
 The annotations in that file were decoded by hand by someone else; where they are uncertain or wrong,
 the assertion follows the standard and a comment says so (collected in docs/jt808.md).
@@ -54,7 +54,7 @@ from zhifa.adapters.protocol.jt808 import (
 from zhifa.adapters.protocol.jt808.framing import _new_frame, _new_header
 from zhifa.adapters.protocol.jt808.location import _new_location
 
-CAPTURES = Path(__file__).parents[3] / ".." / "shared" / "data" / "jt808" / "real_captures.txt"
+CAPTURES = Path(__file__).parents[2] / "data" / "jt808" / "real_captures.txt"
 GMT8 = timezone(timedelta(hours=8))
 
 # Lines whose hex is already the wire form (escaped); every Traccar [Lnnn] line is post-frame-decoder,
