@@ -1,4 +1,4 @@
-"""The JT/T 808 codec against real terminal captures (tests/data/jt808/real_captures.txt, a copy of shared/data/jt808).
+"""The JT/T 808 codec against real terminal captures (tests/data/jt808/real_captures.txt).
 
 The annotations in that file were decoded by hand by someone else; where they are uncertain or wrong,
 the assertion follows the standard and a comment says so (collected in docs/jt808.md).
