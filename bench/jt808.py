@@ -43,8 +43,8 @@ from zhifa.adapters.protocol.jt808 import (
 )
 from zhifa.bootstrap import bootstrap
 from zhifa.config import Settings
-from zhifa.domain.vehicles import VehicleKey, VehicleKind
-from zhifa.services import registers, terminals
+from zhifa.entrypoints.cli.jt808_simulate import enrol_fleet
+from zhifa.services import terminals
 from zhifa.simulator.jt808 import Fleet, SimTerminal, make_terminals, percentile
 
 DECODE_GOAL = 100_000
@@ -108,11 +108,8 @@ def prepare(data: Path, count: int) -> tuple[list[SimTerminal], dict[str, str]]:
     app.upgrade_database()
     fleet = make_terminals(count, seed=5, start=datetime.now(UTC) - timedelta(hours=20))
     new_code = terminals.auth_code_generator(app.secrets)
+    enrol_fleet(app, fleet)
     for t in fleet:
-        registers.register_vehicle(
-            app.uow, app.ids, registers.VehicleInput(t.plate, t.colour, VehicleKind.TRUCK, 2), clock=app.clock
-        )
-        terminals.enrol_terminal(app.uow, t.phone, VehicleKey.parse(t.plate, t.colour), clock=app.clock)
         outcome = terminals.register_terminal(
             app.uow,
             t.phone,

@@ -12,6 +12,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -114,3 +115,26 @@ def any_app(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) ->
     platform = make_app(url, tmp_path / "data", clock)
     yield platform
     platform.close()
+
+
+@pytest.fixture(params=["local", pytest.param("nats", marks=pytest.mark.nats)])
+def bus_settings(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """Settings for each bus in turn, for tests that start platform processes: LocalBus, then
+    NATS on streams of their own (deleted afterwards); a short ack wait so redelivery is quick."""
+    if request.param == "local":
+        yield {"bus": "local", "bus_ack_wait_seconds": 1.0, "bus_partitions": 4}
+        return
+    url = request.getfixturevalue("nats_server")
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    yield {
+        "bus": "nats",
+        "nats_url": url,
+        "nats_prefix": prefix,
+        "bus_ack_wait_seconds": 1.0,
+        "bus_partitions": 4,
+    }
+    from zhifa.adapters.bus.nats import NatsBus
+
+    cleanup = NatsBus(url, 4, prefix=prefix)
+    cleanup.delete_streams()
+    cleanup.close()

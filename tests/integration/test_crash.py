@@ -13,8 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,27 +64,6 @@ def lake_rows(root: Path) -> int:
         except (FileNotFoundError, OSError):
             return -1  # replaced under our feet: ask again
     return total
-
-
-@pytest.fixture(params=["local", pytest.param("nats", marks=pytest.mark.nats)])
-def bus_settings(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
-    if request.param == "local":
-        yield {"bus": "local", "bus_ack_wait_seconds": 1.0, "bus_partitions": 4}
-        return
-    url = request.getfixturevalue("nats_server")
-    prefix = f"crash{uuid.uuid4().hex[:8]}"
-    yield {
-        "bus": "nats",
-        "nats_url": url,
-        "nats_prefix": prefix,
-        "bus_ack_wait_seconds": 1.0,
-        "bus_partitions": 4,
-    }
-    from zhifa.adapters.bus.nats import NatsBus
-
-    cleanup = NatsBus(url, 4, prefix=prefix)
-    cleanup.delete_streams()
-    cleanup.close()
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -16,8 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,36 +24,13 @@ import pytest
 
 from tests.factories import TEST_SETTINGS, make_app
 from zhifa.adapters.clock import SystemClock
-from zhifa.bootstrap import App
 from zhifa.domain.readings import ReadingKind
-from zhifa.domain.vehicles import VehicleKey, VehicleKind
-from zhifa.services import registers, terminals
+from zhifa.entrypoints.cli.jt808_simulate import enrol_fleet
 from zhifa.services.lake import LakeWriter
-from zhifa.simulator.jt808 import Fleet, SimTerminal, make_terminals
+from zhifa.simulator.jt808 import Fleet, make_terminals
 
 TERMINALS = 40
 RATE = 150.0  # positions per second, all terminals together
-
-
-@pytest.fixture(params=["local", pytest.param("nats", marks=pytest.mark.nats)])
-def bus_settings(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
-    if request.param == "local":
-        yield {"bus": "local", "bus_partitions": 4, "bus_ack_wait_seconds": 1.0}
-        return
-    url = request.getfixturevalue("nats_server")
-    prefix = f"gw{uuid.uuid4().hex[:8]}"
-    yield {
-        "bus": "nats",
-        "nats_url": url,
-        "nats_prefix": prefix,
-        "bus_partitions": 4,
-        "bus_ack_wait_seconds": 1.0,
-    }
-    from zhifa.adapters.bus.nats import NatsBus
-
-    cleanup = NatsBus(url, 4, prefix=prefix)
-    cleanup.delete_streams()
-    cleanup.close()
 
 
 def free_port() -> int:
@@ -63,14 +38,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def enrol_fleet(app: App, fleet: list[SimTerminal]) -> None:
-    for t in fleet:
-        registers.register_vehicle(
-            app.uow, app.ids, registers.VehicleInput(t.plate, t.colour, VehicleKind.TRUCK, 2), clock=app.clock
-        )
-        terminals.enrol_terminal(app.uow, t.phone, VehicleKey.parse(t.plate, t.colour), clock=app.clock)
 
 
 def start_gateway(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:

@@ -25,7 +25,7 @@ import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,8 +109,6 @@ class Stats:
     closed_flooding: int = 0
     closed_idle: int = 0
     bus_failures: int = 0
-    # seconds, frame received → 0x8001 written (the most recent ones)
-    ack_latency: list[float] = field(default_factory=list, repr=False)
 
 
 POSITION_COLUMNS = (
@@ -222,7 +220,7 @@ class GroupCommit:
                 log.exception("bus refused %d positions; they stay unacknowledged", len(columns["terminal"]))
                 self._wake.set()
                 continue
-            self._answer(pending, refused, loop.time())
+            self._answer(pending, refused)
             self._wake.set()
 
     async def _full(self) -> None:
@@ -230,7 +228,7 @@ class GroupCommit:
             await self._wake.wait()
             self._wake.clear()
 
-    def _answer(self, pending: list[_Pending], refused: Sequence[int], now: float) -> None:
+    def _answer(self, pending: list[_Pending], refused: Sequence[int]) -> None:
         starts = [p.start for p in pending]
         refused_per_frame = [0] * len(pending)
         for row in refused:
@@ -244,9 +242,6 @@ class GroupCommit:
             for part in range(p.parts):
                 p.session.respond(p.header, result, serial=(p.header.serial + part) & 0xFFFF)
             self.stats.acknowledged += 1
-            self.stats.ack_latency.append(now - p.received)
-        if len(self.stats.ack_latency) > 200_000:
-            del self.stats.ack_latency[:100_000]
 
     async def drain(self) -> None:
         """Commit and answer everything received so far, then stop."""

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from zhifa.bootstrap import App
 from zhifa.domain.vehicles import VehicleKey, VehicleKind
 from zhifa.entrypoints.cli.platform import DataDir, open_app, settings_with
 from zhifa.services import registers, terminals
@@ -18,29 +19,33 @@ from zhifa.services.ports import DuplicateKey
 from zhifa.simulator.jt808 import Fleet, SimTerminal, make_terminals, summary
 
 
-def _enrol(fleet: list[SimTerminal], data_dir: DataDir) -> int:
-    """Put the simulated vehicles and terminals in the platform's registers (idempotent)."""
-    app = open_app(settings_with(data_dir))
+def enrol_fleet(app: App, fleet: list[SimTerminal]) -> int:
+    """Put the simulated vehicles and terminals in the platform's registers (idempotent); return
+    how many terminals were enrolled now."""
     added = 0
+    for t in fleet:
+        with app.uow() as uow:
+            known = uow.terminals.get(t.phone) is not None
+        if known:
+            continue
+        with contextlib.suppress(DuplicateKey):  # the vehicle may be registered already
+            registers.register_vehicle(
+                app.uow,
+                app.ids,
+                registers.VehicleInput(t.plate, t.colour, VehicleKind.TRUCK, 2),
+                clock=app.clock,
+            )
+        terminals.enrol_terminal(app.uow, t.phone, VehicleKey.parse(t.plate, t.colour), clock=app.clock)
+        added += 1
+    return added
+
+
+def _enrol(fleet: list[SimTerminal], data_dir: DataDir) -> int:
+    app = open_app(settings_with(data_dir))
     try:
-        for t in fleet:
-            key = VehicleKey.parse(t.plate, t.colour)
-            with app.uow() as uow:
-                known = uow.terminals.get(t.phone) is not None
-            if known:
-                continue
-            with contextlib.suppress(DuplicateKey):  # the vehicle may be registered already
-                registers.register_vehicle(
-                    app.uow,
-                    app.ids,
-                    registers.VehicleInput(t.plate, t.colour, VehicleKind.TRUCK, 2),
-                    clock=app.clock,
-                )
-            terminals.enrol_terminal(app.uow, t.phone, key, clock=app.clock)
-            added += 1
+        return enrol_fleet(app, fleet)
     finally:
         app.close()
-    return added
 
 
 def simulate(
