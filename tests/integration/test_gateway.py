@@ -302,6 +302,35 @@ def test_malformed_frames_are_quarantined_and_the_connection_survives(app: App) 
     assert app.quarantine.items()[0]["hex"] == bad_checksum[1:-1].hex()
 
 
+def test_a_fix_with_an_impossible_time_is_quarantined_and_its_neighbours_stored(app: App) -> None:
+    """A 0x0200 whose BCD time is 30 February passes the framing checks, so it reaches the group
+    commit with good fixes; its row alone is left out, the frame is quarantined with the reason the
+    reference decoder gives and answered with result 2, and the fixes around it are stored."""
+    enrol(app)
+    msg_id, good_body = encode_body(fix(), 2013)
+    bad_body = good_body[:22] + bytes.fromhex("260230") + good_body[25:]  # 2026-02-30
+
+    async def scenario() -> None:
+        async with running(app, flush_seconds=0.2) as gateway, connect(gateway) as wire:
+            await wire.log_in()
+            first = await wire.send(fix(1))
+            await wire.send_raw(build_frame(msg_id, PHONE, 500, bad_body))
+            last = await wire.send(fix(2))
+            answers = {a.ack_serial: a for a in [await wire.answer() for _ in range(3)]}
+            assert answers == {
+                first: PlatformResponse(first, 0x0200, 0),
+                500: PlatformResponse(500, 0x0200, 2),
+                last: PlatformResponse(last, 0x0200, 0),
+            }
+
+    run(scenario)
+    assert [r["time"] for r in lake_positions(app)] == [
+        T0.astimezone(UTC) + timedelta(seconds=s) for s in (1, 2)
+    ]
+    [item] = app.quarantine.items()
+    assert item["reason"] == "body" and "location time 260230" in item["detail"]
+
+
 def test_a_flood_of_malformed_frames_closes_the_connection(app: App) -> None:
     """More malformed frames per minute than allowed: the connection is closed, others live on."""
     enrol(app)

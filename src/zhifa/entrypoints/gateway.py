@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
-import json
 import logging
 import signal
 import threading
@@ -29,7 +28,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from zhifa.adapters.protocol.jt808 import (
+    MSG_LOCATION,
     Authenticate,
     Deframer,
     FrameError,
@@ -39,7 +42,6 @@ from zhifa.adapters.protocol.jt808 import (
     LocationBatch,
     LocationQueryResponse,
     Logout,
-    PlatformResponse,
     Reassembler,
     Register,
     RegisterResponse,
@@ -48,11 +50,16 @@ from zhifa.adapters.protocol.jt808 import (
     TimeResponse,
     build_frame,
     decode_body,
+    decode_location,
     encode_body,
+    encode_location,
     parse_frame,
 )
+from zhifa.adapters.protocol.jt808.answers import AckEncoder
+from zhifa.adapters.protocol.jt808.columnar import decode_basic, extras_json
+from zhifa.adapters.protocol.jt808.location import BASIC_SIZE
 from zhifa.bootstrap import App
-from zhifa.domain.readings import MAX_EXTRAS_CHARS, ReadingKind
+from zhifa.domain.readings import ReadingKind
 from zhifa.domain.terminals import InvalidTerminal, normalise_phone
 from zhifa.services import ingest, terminals
 from zhifa.services.ports import Quarantine
@@ -111,26 +118,7 @@ class Stats:
     bus_failures: int = 0
 
 
-POSITION_COLUMNS = (
-    "terminal", "plate", "plate_colour", "time", "lon", "lat", "speed_kmh", "heading", "altitude_m",
-    "alarm", "status", "extras", "backfill",
-)  # fmt: skip
-
-
-def extras_text(extras: dict[str, object]) -> str | None:
-    """The decoded additional items as JSON; raw vendor items go first when it would be too long."""
-    if not extras:
-        return None
-    text = json.dumps(extras, ensure_ascii=False, separators=(",", ":"))
-    if len(text) > MAX_EXTRAS_CHARS:
-        known = {k: v for k, v in extras.items() if not k.startswith("0x") and k != "trailing"}
-        text = json.dumps(known, ensure_ascii=False, separators=(",", ":"))[:MAX_EXTRAS_CHARS]
-        if len(text) == MAX_EXTRAS_CHARS:
-            return None
-    return text
-
-
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     session: TerminalSession
     header: Header
@@ -138,6 +126,55 @@ class _Pending:
     start: int  # its first row in the group
     rows: int
     received: float  # loop time the (last part of the) frame arrived
+    raw: bytes  # the wire frame (its last part), quarantined if a fix in it turns out unreadable
+
+
+_UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class _Group:
+    """What one commit stores: a 0x0200 body per row, whose connection sent it, and if it was late."""
+
+    bodies: list[bytes]
+    owners: list[TerminalSession]
+    backfill: list[bool]
+
+
+def group_columns(group: _Group) -> tuple[dict[str, Any], np.ndarray]:
+    """The position columns of a group, and the indexes of rows whose time is not a real time.
+
+    The bodies are decoded together (adapters/protocol/jt808/columnar.py, held to ``decode_location``
+    by property tests); unreadable rows are left out of the columns, so the second value maps them.
+    """
+    basic = decode_basic(group.bodies)
+    columns: dict[str, Any] = {
+        "terminal": [o.terminal for o in group.owners],
+        "plate": [o.vehicle.plate for o in group.owners],
+        "plate_colour": [int(o.vehicle.colour) for o in group.owners],
+        # numpy times carry no zone; the checks accept only aware ones, and these are UTC.
+        "time": pa.array(basic.time, type=_UTC_MICROS),
+        "lon": basic.lon,
+        "lat": basic.lat,
+        "speed_kmh": basic.speed_kmh,
+        "heading": basic.heading,
+        "altitude_m": basic.altitude_m,
+        "alarm": basic.alarm,
+        "status": basic.status,
+        "extras": [extras_json(b) for b in group.bodies],
+        "backfill": group.backfill,
+    }
+    unreadable = np.flatnonzero(~basic.valid)
+    if unreadable.size:
+        keep = basic.valid
+        kept = [bool(k) for k in keep]
+        columns = {
+            name: values[keep]
+            if isinstance(values, np.ndarray)
+            else [v for v, k in zip(values, kept, strict=True) if k]
+            for name, values in columns.items()
+        }
+    return columns, unreadable
 
 
 class GroupCommit:
@@ -157,7 +194,9 @@ class GroupCommit:
         self.stats = stats
         self.interval = interval
         self.max_rows = max_rows
-        self._columns: dict[str, list[Any]] = {name: [] for name in POSITION_COLUMNS}
+        self._bodies: list[bytes] = []
+        self._owners: list[TerminalSession] = []
+        self._backfill: list[bool] = []
         self._pending: list[_Pending] = []
         self._rows = 0
         self._wake = asyncio.Event()
@@ -170,28 +209,23 @@ class GroupCommit:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="group-commit")
 
     def add(
-        self, session: TerminalSession, header: Header, parts: int, items: Sequence[Location], backfill: bool
+        self,
+        session: TerminalSession,
+        header: Header,
+        parts: int,
+        raw: bytes,
+        bodies: Sequence[bytes],
+        backfill: bool,
     ) -> None:
-        c = self._columns
-        terminal, vehicle = session.terminal, session.vehicle
-        if terminal is None or vehicle is None:
+        """Hold the 0x0200 bodies of one message (one for 0x0200, many for 0x0704) until the commit."""
+        if session.terminal is None or session.vehicle is None:
             raise RuntimeError("positions of an unauthenticated connection")
-        for loc in items:
-            c["terminal"].append(terminal)
-            c["plate"].append(vehicle.plate)
-            c["plate_colour"].append(int(vehicle.colour))
-            c["time"].append(loc.time)
-            c["lon"].append(loc.lon)
-            c["lat"].append(loc.lat)
-            c["speed_kmh"].append(loc.speed_kmh)
-            c["heading"].append(loc.heading_deg)
-            c["altitude_m"].append(loc.altitude_m)
-            c["alarm"].append(loc.alarm)
-            c["status"].append(loc.status)
-            c["extras"].append(extras_text(loc.extras))
-            c["backfill"].append(backfill)
-        self._pending.append(_Pending(session, header, parts, self._rows, len(items), session.loop_time()))
-        self._rows += len(items)
+        n = len(bodies)
+        self._bodies.extend(bodies)
+        self._owners.extend([session] * n)
+        self._backfill.extend([backfill] * n)
+        self._pending.append(_Pending(session, header, parts, self._rows, n, session.loop_time(), raw))
+        self._rows += n
         self._idle.clear()
         self._wake.set()
 
@@ -210,18 +244,38 @@ class GroupCommit:
             if wait > 0 and self._rows < self.max_rows and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._full(), wait)
-            columns, pending = self._columns, self._pending
-            self._columns = {name: [] for name in POSITION_COLUMNS}
+            group, pending = _Group(self._bodies, self._owners, self._backfill), self._pending
+            self._bodies, self._owners, self._backfill = [], [], []
             self._pending, self._rows = [], 0
             try:
-                refused = await loop.run_in_executor(self.executor, self.publish, columns)
+                refused, unreadable = await loop.run_in_executor(self.executor, self._commit, group)
             except Exception:  # the bus refused: answer nothing, terminals resend (JT/T 808 §8.1)
                 self.stats.bus_failures += 1
-                log.exception("bus refused %d positions; they stay unacknowledged", len(columns["terminal"]))
+                log.exception("bus refused %d positions; they stay unacknowledged", len(group.bodies))
                 self._wake.set()
                 continue
-            self._answer(pending, refused)
+            self._quarantine(pending, group.bodies, unreadable)
+            self._answer(pending, sorted([*refused, *unreadable]))
             self._wake.set()
+
+    def _commit(self, group: _Group) -> tuple[list[int], list[int]]:
+        """Columns, then the bus (in the executor): rows refused by the checks, rows unreadable."""
+        columns, unreadable = group_columns(group)
+        refused = self.publish(columns)
+        if unreadable.size:  # the refused indexes count the rows that were published
+            published = np.flatnonzero(np.isin(np.arange(len(group.bodies)), unreadable, invert=True))
+            refused = published[np.asarray(refused, dtype=np.int64)].tolist()
+        return list(refused), unreadable.tolist()
+
+    def _quarantine(self, pending: list[_Pending], bodies: list[bytes], unreadable: list[int]) -> None:
+        """A fix whose time is not a time: the reference decoder says why, the frame is quarantined."""
+        starts = [p.start for p in pending]
+        for row in unreadable:
+            p = pending[bisect.bisect_right(starts, row) - 1]
+            try:
+                decode_location(bodies[row])
+            except FrameError as exc:
+                p.session.bad_frame(exc, p.raw)
 
     async def _full(self) -> None:
         while self._rows < self.max_rows and not self._stopping:
@@ -240,7 +294,7 @@ class GroupCommit:
             self.stats.positions += p.rows - bad
             self.stats.refused_positions += bad
             for part in range(p.parts):
-                p.session.respond(p.header, result, serial=(p.header.serial + part) & 0xFFFF)
+                p.session.ack((p.header.serial + part) & 0xFFFF, p.header.msg_id, result)
             self.stats.acknowledged += 1
 
     async def drain(self) -> None:
@@ -341,6 +395,7 @@ class TerminalSession(asyncio.Protocol):
         self.reassembler = Reassembler(self.config.subpackage_timeout)
         self.phone: str | None = None  # as the terminal sends it (12 or 20 digits)
         self.version = 2013
+        self.acks: AckEncoder | None = None  # made with the first frame, from its phone and version
         self.terminal: str | None = None  # the register's phone, once authenticated
         self.vehicle: Any = None
         self.serial = 0
@@ -414,6 +469,9 @@ class TerminalSession(asyncio.Protocol):
             self.close("flooding: far over the frame rate")
         return False
 
+    def bad_frame(self, error: FrameError, data: bytes) -> None:
+        self._bad(error, data, self.loop_time())
+
     def _bad(self, error: FrameError, data: bytes, now: float) -> None:
         self.gateway.quarantine_frame(self, error, data)
         self.bad_frames = [t for t in self.bad_frames if t > now - 60.0] + [now]
@@ -429,9 +487,21 @@ class TerminalSession(asyncio.Protocol):
             self._bad(exc, raw, now)  # nothing in it can be trusted, not even the serial to answer
             return
         header = frame.header
+        if (
+            header.msg_id == MSG_LOCATION
+            and header.packet is None
+            and header.phone == self.phone
+            and self.terminal is not None
+            and len(frame.body) >= BASIC_SIZE
+        ):
+            # Nearly every frame: a whole 0x0200 of the authenticated terminal. Its body is decoded
+            # with the rest of its group at the commit (group_columns), not here one by one.
+            self.gateway.commit.add(self, header, 1, raw, (frame.body,), False)
+            return
         parts = header.packet[0] if header.packet else 1
         if self.phone is None:
             self.phone, self.version = header.phone, header.version
+            self.acks = AckEncoder(header.phone, header.version)
         try:
             whole = self.reassembler.add(frame, now)
             if whole is None:
@@ -441,9 +511,9 @@ class TerminalSession(asyncio.Protocol):
             self._bad(exc, raw, now)
             self.respond(header, ACK_UNSUPPORTED if exc.reason == "unsupported" else ACK_MESSAGE_ERROR)
             return
-        self._dispatch(whole.header, message, parts)
+        self._dispatch(whole.header, message, parts, raw)
 
-    def _dispatch(self, header: Header, message: object, parts: int) -> None:
+    def _dispatch(self, header: Header, message: object, parts: int, raw: bytes) -> None:
         if self.terminal is None and not isinstance(message, _BEFORE_AUTH):
             self.refused_before_auth += 1
             self.respond(header, ACK_FAILURE)
@@ -453,13 +523,16 @@ class TerminalSession(asyncio.Protocol):
         if self.terminal is not None and _normalised(header.phone) != self.terminal:
             self.respond(header, ACK_FAILURE)  # one connection speaks for one terminal
             return
+        # Fixes that came another way than a whole 0x0200 go to the commit as 0x0200 bodies again:
+        # the codec's round trips are exact, and the commit decodes one kind of row only.
         if isinstance(message, Location):
-            self.gateway.commit.add(self, header, parts, [message], backfill=False)
+            self.gateway.commit.add(self, header, parts, raw, [encode_location(message)], False)
         elif isinstance(message, LocationBatch):
             # 0x0704 type 1 is 盲区补报: fixes stored while out of coverage, sent late on purpose.
-            self.gateway.commit.add(self, header, parts, message.items, backfill=message.type == 1)
+            bodies = [encode_location(item) for item in message.items]
+            self.gateway.commit.add(self, header, parts, raw, bodies, message.type == 1)
         elif isinstance(message, LocationQueryResponse):
-            self.gateway.commit.add(self, header, parts, [message.location], backfill=False)
+            self.gateway.commit.add(self, header, parts, raw, [encode_location(message.location)], False)
         elif isinstance(message, Heartbeat):
             self.respond(header, ACK_OK)
         elif isinstance(message, TimeQuery):
@@ -516,10 +589,15 @@ class TerminalSession(asyncio.Protocol):
         serial, self.serial = self.serial, (self.serial + 1) & 0xFFFF
         return serial
 
-    def respond(self, header: Header, result: int, *, serial: int | None = None) -> None:
+    def respond(self, header: Header, result: int) -> None:
         """0x8001 平台通用应答 to one terminal message."""
-        ack_serial = header.serial if serial is None else serial
-        self.send(PlatformResponse(ack_serial, header.msg_id, result))
+        self.ack(header.serial, header.msg_id, result)
+
+    def ack(self, ack_serial: int, ack_id: int, result: int) -> None:
+        transport = self.transport
+        if transport is None or self.acks is None or transport.is_closing():
+            return
+        transport.write(self.acks.frame(self.next_serial(), ack_serial, ack_id, result))
 
     def send(self, message: object) -> None:
         if self.transport is None or self.transport.is_closing() or self.phone is None:
