@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -39,8 +40,20 @@ COPIED_FILES = (
     f"boundaries/{PROVINCE_SLUG}_{PROVINCE_CODE}_cities.geojson",
     f"boundaries/{PROVINCE_SLUG}_{PROVINCE_CODE}_counties.geojson",
     f"roads/osm_{PROVINCE_SLUG}_motorway_junctions.geojson",
+    # The simulator's expressway graph is derived from these at run time (zhifa.simulator.province).
+    f"roads/osm_{PROVINCE_SLUG}_motorway_bridges.geojson",
+    f"poi/osm_{PROVINCE_SLUG}_expressway_service_areas.geojson",
 )
 DIVISIONS_SOURCE = "divisions/areacity_ok_data_level3.csv"
+
+# Features in each OSM extract: a different count means upstream changed and the figures in
+# data/ATTRIBUTION.md and docs/simulator.md must be measured again. The bridge extract also holds
+# the 96 junction nodes its ways pass through (all of them in the junctions file too).
+EXPECTED_FEATURES = {
+    f"osm_{PROVINCE_SLUG}_motorway_junctions.geojson": 670,
+    f"osm_{PROVINCE_SLUG}_motorway_bridges.geojson": 4958 + 96,
+    f"osm_{PROVINCE_SLUG}_expressway_service_areas.geojson": 215,
+}
 
 
 def extract_divisions(source_csv: Path, province_code: str) -> list[dict[str, str]]:
@@ -103,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     for relative in COPIED_FILES:
         copied = target / Path(relative).name
         shutil.copyfile(source / relative, copied)
+        expected = EXPECTED_FEATURES.get(copied.name)
+        if expected is not None:
+            found = len(json.loads(copied.read_text(encoding="utf-8"))["features"])
+            if found != expected:
+                raise SystemExit(f"{source / relative}: expected {expected} features, found {found}")
         print(f"{sha256(copied)}  {copied.relative_to(REPO_ROOT)}  (copy of {relative})")
 
     divisions = target / "divisions.csv"

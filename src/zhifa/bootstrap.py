@@ -21,7 +21,7 @@ from zhifa.adapters.db.queries import SqlReadModel
 from zhifa.adapters.db.uow import SqlUnitOfWorkFactory
 from zhifa.adapters.documents.notice_pdf import ReportLabNoticeRenderer
 from zhifa.adapters.evidence.files import FileEvidenceStore
-from zhifa.adapters.geodata.reference import PackagedReferenceData
+from zhifa.adapters.geodata.reference import PackagedReferenceData, load_road_sources
 from zhifa.adapters.ids import Uuid7Ids
 from zhifa.adapters.quarantine import FileQuarantine
 from zhifa.adapters.readings.arrow import ArrowReadings
@@ -201,6 +201,14 @@ class App:
         if self._bus is not None:
             self._bus.close()
         self.engines.dispose()
+
+
+def reference_road_sources(province_code: str = "340000") -> dict[str, dict[str, Any]]:
+    """The packaged OSM bridges, junctions and service areas and the county boundaries of a
+    province, as GeoJSON FeatureCollections keyed ``bridges``, ``junctions``, ``service_areas``
+    and ``counties``: what ``zhifa.simulator.province.graph.build_province`` takes. Here because
+    entrypoints reach the packaged data only through bootstrap."""
+    return load_road_sources(province_code)
 
 
 def bootstrap(settings: Settings | None = None, **overrides: Any) -> App:

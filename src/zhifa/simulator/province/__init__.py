@@ -1,0 +1,1 @@
+"""The reference province for the simulator: real expressways, real boundaries, placed sites."""
