@@ -13,6 +13,7 @@ from zhifa.entrypoints.cli import (
     overlimit,
     platform,
     readings,
+    simulate,
     terminals,
 )
 
@@ -39,6 +40,7 @@ app.command("import")(readings.import_readings)
 app.command("worker")(readings.worker)
 app.command("demo")(demo.demo)
 app.command("openapi")(platform.openapi)
+app.command("simulate")(simulate.simulate)
 
 
 def main() -> None:
