@@ -1,7 +1,8 @@
 """`zhifa demo` as a newcomer runs it: a separate process, a real port, a real browser's view.
 
 Issue #2 "done when": make demo shows alerts and cases in the browser within a minute of start;
-and since #4 its weighings also reach the Parquet lake.
+since #4 its weighings also reach the Parquet lake, and since #6 the live replay of the simulated
+province sends positions (JT/T 808) and gantry passages (HTTP) there too.
 The test starts the demo exactly as `make demo` does (same command, own data directory and port),
 signs in with a printed demo account, reads the pages and the API until alerts and case drafts
 are there (fed by the simulator over signed requests), and files one case.
@@ -93,7 +94,9 @@ def test_demo_shows_alerts_and_cases_within_a_minute(
         case_list = client.get("/cases")
         assert "待审核" in case_list.text
         sites = client.get("/api/v1/sites").json()
-        assert len(sites) == 16  # one per city of Anhui, at real junctions
+        own = [s for s in sites if not s["id"].startswith("WGH-")]
+        assert len(own) == 16  # one per city of Anhui, at real junctions
+        assert len(sites) > 16  # and the simulated province's weighing sites (live replay)
 
         # An officer files one case; its notice is served as a PDF.
         case_id = client.get("/api/v1/cases", params={"status": "pending_review"}).json()["items"][0]["id"]
@@ -115,3 +118,14 @@ def test_demo_shows_alerts_and_cases_within_a_minute(
     ):
         time.sleep(0.5)
     assert list(lake.glob("date=*/hour=*/*.parquet")), "no weighing reached the lake"
+
+    # The live replay of the simulated province (issue #6): its terminals' positions came over
+    # JT/T 808 and its gantry passages over HTTP ingest, into the same lake.
+    for kind in ("position", "passage"):
+        parts = tmp_path / "demo" / "lake" / f"kind={kind}"
+        while (
+            not list(parts.glob("date=*/hour=*/*.parquet"))
+            and time.monotonic() - started < DEADLINE_SECONDS + 20
+        ):
+            time.sleep(0.5)
+        assert list(parts.glob("date=*/hour=*/*.parquet")), f"no {kind} reached the lake"

@@ -18,20 +18,25 @@ log = logging.getLogger("zhifa.simulator")
 
 
 class HttpFeeder:
-    """Posts a batch every ``interval`` seconds until stopped; retries a failed batch as is."""
+    """Posts a batch every ``interval`` seconds until stopped; retries a failed batch as is.
+
+    ``path`` is the ingest endpoint (weighings by default; ``/api/v1/passages`` takes passages).
+    Without a ``stream`` only ``post_once`` is of use: the live replay posts its own records.
+    """
 
     def __init__(
         self,
         base_url: str,
-        stream: WeighingStream,
+        stream: WeighingStream | None,
         now: Callable[[], datetime],
         *,
         batch_size: int = 8,
         interval: float = 2.0,
         on_result: Callable[[dict[str, object]], None] | None = None,
         key: tuple[str, bytes] | None = None,
+        path: str = "/api/v1/weighings",
     ) -> None:
-        self.url = base_url.rstrip("/") + "/api/v1/weighings"
+        self.url = base_url.rstrip("/") + path
         self.stream = stream
         self.now = now
         self.batch_size = batch_size
@@ -56,6 +61,9 @@ class HttpFeeder:
         return result
 
     def run(self) -> None:
+        stream = self.stream
+        if stream is None:
+            raise ValueError("a feeder without a stream has nothing to run")
         pending: list[dict[str, object]] | None = None
         with httpx.Client() as client:
             while not self._stop.is_set():
@@ -63,7 +71,7 @@ class HttpFeeder:
                     # Weighings of the last interval, spread over it, stamped in the past.
                     spacing = timedelta(seconds=self.interval / max(self.batch_size, 1))
                     start = self.now() - timedelta(seconds=self.interval)
-                    pending = list(self.stream.batch(start, self.batch_size, spacing))
+                    pending = list(stream.batch(start, self.batch_size, spacing))
                 try:
                     result = self.post_once(client, pending)
                 except httpx.HTTPError as exc:

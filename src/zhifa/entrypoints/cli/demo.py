@@ -3,6 +3,13 @@
 Seeds what a province would have registered (weighing sites at real expressway junctions, two of
 them with lapsed metrological verification, synthetic transport enterprises and trucks), starts
 the platform, and feeds it weighings over HTTP as the sites would.
+
+With ``--live`` (the default) it also builds the simulated province of issue #6 (the expressway
+graph, a fleet of ``--live-vehicles`` vehicles and a simulated day of their traffic), registers
+its enterprises, key vehicles, terminals and weighing sites, starts the JT/T 808 gateway in a
+thread and replays the day at ``--speedup`` (simulator/live.py): positions over TCP, gantry
+passages and weighings over signed HTTP ingest. The day ends where the wall clock is, so no
+reading lies in the future.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import random
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,8 +33,11 @@ from zhifa.domain.permissions import Permission
 from zhifa.domain.sites import SiteKind
 from zhifa.domain.vehicles import VehicleKind
 from zhifa.entrypoints.cli.platform import open_app, settings_with, start_lake_writer
+from zhifa.entrypoints.cli.simulate import describe
+from zhifa.entrypoints.simulated import register_simulated, replay_key
 from zhifa.services import accounts, registers
 from zhifa.simulator.feed import HttpFeeder
+from zhifa.simulator.live import LiveConfig, LiveReplay, LiveStats, replay_start
 from zhifa.simulator.registers import SimVehicle, make_enterprises, make_vehicles
 from zhifa.simulator.weighings import SimSite, WeighingStream
 
@@ -188,12 +199,25 @@ def demo(
     vehicles: Annotated[int, typer.Option(help="Registered trucks")] = 400,
     interval: Annotated[float, typer.Option(help="Seconds between weighing batches")] = 2.0,
     batch: Annotated[int, typer.Option(help="Weighings per batch")] = 6,
+    live: Annotated[
+        bool, typer.Option(help="Also replay a simulated day of the province's traffic (JT/T 808 + HTTP)")
+    ] = True,
+    live_vehicles: Annotated[
+        int, typer.Option(min=1, help="Vehicles of the simulated province (terminals driven at most)")
+    ] = 300,
+    speedup: Annotated[float, typer.Option(min=1.0, help="Simulated seconds per real second")] = 60.0,
+    live_hours: Annotated[float, typer.Option(min=0.1, help="Simulated hours replayed")] = 24.0,
+    gateway_port: Annotated[
+        int, typer.Option(help="TCP port of the JT/T 808 gateway (0: any free port, printed)")
+    ] = 0,
 ) -> None:
-    """Run the platform on its embedded store with Anhui and a simulated weighing feed."""
+    """Run the platform on its embedded store with Anhui, a simulated weighing feed and a live
+    replay of the simulated province's traffic."""
     import uvicorn
 
     from zhifa.entrypoints.api import create_api
 
+    began = time.monotonic()
     _prepare_dir(data_dir, reset)
     settings = settings_with(data_dir, database_url="")
     app = open_app(settings)
@@ -206,6 +230,13 @@ def demo(
     key = feeder_key(app)
 
     base = f"http://{host}:{port}"
+    replay: LiveReplay | None = None
+    stop_gateway = None
+    live_lines: list[str] = []
+    if live:
+        replay, stop_gateway, live_lines = _prepare_live(
+            app, base, host, gateway_port, seed, live_vehicles, live_hours, speedup, today
+        )
     typer.echo(
         "\n".join(
             [
@@ -217,7 +248,9 @@ def demo(
                 *(f"               {u:<8} {roles} · {unit}" for u, roles, unit in demo_users),
                 f"  数据 Data:   {data_dir} (SQLite + evidence files); "
                 f"{report.added + report.already_present} jurisdictions, {len(site_ids)} weighing sites",
-                "  Alerts and cases appear within seconds; Ctrl+C stops.",
+                *live_lines,
+                f"  Alerts and cases appear within seconds (ready in {time.monotonic() - began:.0f} s); "
+                "Ctrl+C stops.",
                 "",
             ]
         )
@@ -239,10 +272,14 @@ def demo(
         base, stream, app.clock.now, batch_size=batch, interval=interval, on_result=report_batch, key=key
     )
 
+    stops: list[Callable[[], None]] = []
+
     def start_feeding() -> None:
         while not server.started and not server.should_exit:
             time.sleep(0.1)
         if server.started:
+            if replay is not None:
+                stops.append(replay.start_in_thread()[1])
             feeder.run()
 
     thread = threading.Thread(target=start_feeding, name="weighing-feed", daemon=True)
@@ -252,6 +289,69 @@ def demo(
         server.run()
     finally:
         feeder.stop()
+        for stop in stops:
+            stop()
+        if stop_gateway is not None:
+            stop_gateway()
         stop_writer()
         thread.join(timeout=5)
         app.close()
+
+
+def _prepare_live(
+    app: App,
+    base: str,
+    host: str,
+    gateway_port: int,
+    seed: int,
+    vehicles: int,
+    hours: float,
+    speedup: float,
+    today: date,
+) -> tuple[LiveReplay, Callable[[], None], list[str]]:
+    """The simulated province, its registers, the gateway and a replay ready to start."""
+    from zhifa.bootstrap import reference_road_sources
+    from zhifa.entrypoints.gateway import start_in_thread
+    from zhifa.simulator.fleet import make_fleet
+    from zhifa.simulator.province.graph import build_province
+    from zhifa.simulator.province.routing import Router
+    from zhifa.simulator.traffic import TrafficConfig, build_routes, simulate
+
+    began = time.monotonic()
+    typer.echo(
+        f"模拟路网 simulated province: building the graph, {vehicles} vehicles and {hours:g} h of traffic…"
+    )
+    province = build_province(reference_road_sources(), seed=seed)
+    fleet = make_fleet(vehicles, seed=seed)
+    config = TrafficConfig(start=replay_start(app.clock.now(), hours, speedup), hours=hours, seed=seed)
+    routes = build_routes(
+        province, Router(province), seed=seed, sources=config.od_sources, per_source=config.od_per_source
+    )
+    result = simulate(province, fleet, config, routes=routes)
+    gateway, stop_gateway = start_in_thread(app, host=host, port=gateway_port)
+    assert gateway.port is not None  # noqa: S101 - started
+    replay = LiveReplay(
+        result,
+        gateway=(host, gateway.port),
+        api_url=base,
+        now=app.clock.now,
+        config=LiveConfig(speedup=speedup, max_terminals=vehicles),
+        on_progress=_print_progress,
+    )
+    added = register_simulated(app, province, fleet, replay.vehicles, today)
+    replay.key = replay_key(app, "演示路网数据源（模拟）")
+    local = result.start.astimezone(app.policy.zone)
+    lines = [
+        f"  路网 Live:   JT/T 808 gateway {host}:{gateway.port}; {len(replay.vehicles)} terminals replay "
+        f"{result.positions.num_rows} positions, {result.passages.num_rows} gantry passages and "
+        f"{result.weighings.num_rows} weighings",
+        f"               of {hours:g} simulated hours from {local:%m-%d %H:%M} at {speedup:g}x "
+        f"(ends in {hours * 3600 / speedup / 60:.0f} min); registered now: "
+        + ", ".join(f"{n} {k}" for k, n in added.items())
+        + f"; prepared in {time.monotonic() - began:.0f} s",
+    ]
+    return replay, stop_gateway, lines
+
+
+def _print_progress(stats: LiveStats) -> None:
+    typer.echo(("回放结束 replay finished " if stats.finished else "") + describe(stats))
