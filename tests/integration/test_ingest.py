@@ -6,6 +6,8 @@ Each test says what it proves; the lake is read back with DuckDB, as an analyst 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -283,6 +285,41 @@ def test_an_unreadable_bus_message_is_quarantined_not_lost_or_retried(app: App, 
     assert [p.read_bytes() for p in kept] == [b"not an arrow stream"]
     again = drain(app, ReadingKind.POSITION)  # acknowledged: not delivered again
     assert again.stats.messages == 0
+
+
+def test_the_writer_appends_what_comes_while_it_lingers_together(app: App, clock: FakeClock) -> None:
+    """A gateway publishes every 50 ms: the writer, caught up, waits ``linger`` for what follows and
+    writes it with the first message as one file, acknowledging both only then."""
+    ingest_records(app.ingest_deps, ReadingKind.POSITION, [position(clock)])
+    writer = LakeWriter(app.lake_deps, (ReadingKind.POSITION,), linger=1.0)
+    second = position(clock, terminal="13800000002")
+    later = threading.Timer(0.2, lambda: ingest_records(app.ingest_deps, ReadingKind.POSITION, [second]))
+    later.start()
+    try:
+        assert writer.step(timeout=0.5) == 2
+    finally:
+        later.join()
+        writer.close()
+    assert writer.stats.messages == 2
+    lake = app.lake
+    assert isinstance(lake, ParquetLake)
+    assert len(lake.files(ReadingKind.POSITION)) == 1
+    assert drain(app, ReadingKind.POSITION).stats.messages == 0  # both acknowledged
+
+
+def test_stopping_the_writer_cuts_its_linger_short(app: App, clock: FakeClock) -> None:
+    """Told to stop while it lingers, the writer stores what it holds and returns at once."""
+    ingest_records(app.ingest_deps, ReadingKind.POSITION, [position(clock)])
+    writer = LakeWriter(app.lake_deps, (ReadingKind.POSITION,), linger=60.0)
+    stop = threading.Event()
+    runner = threading.Thread(target=writer.run, args=(stop,), kwargs={"timeout": 0.2})
+    runner.start()
+    time.sleep(0.5)
+    stop.set()
+    runner.join(timeout=10)
+    writer.close()
+    assert not runner.is_alive()
+    assert app.lake.count(ReadingKind.POSITION) == 1
 
 
 def cli_env(app: App) -> dict[str, str]:

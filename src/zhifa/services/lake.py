@@ -1,9 +1,16 @@
 """Use case: the lake writer moves readings from the bus into the telemetry lake.
 
-It consumes every kind as the durable consumer group ``lake``: fetch a few messages, decode them,
+It consumes every kind as the durable consumer group ``lake``: fetch messages, decode them,
 append them to the lake (which keeps one row per record id), and only then acknowledge them. A
 crash anywhere in between leaves the messages unacknowledged; they come again and the lake's
 deduplication makes the second delivery a no-op, so the lake holds each reading exactly once.
+
+A gateway publishes a few hundred rows every 50 ms, and every append costs the same few
+milliseconds however few its rows (a Parquet file per partition hour, its fsyncs, an ack). So once
+a kind's messages start coming, the writer lingers (half a second by default) to gather what
+follows, and appends and acknowledges them together: a file per partition hour every half second
+rather than every publish, a quarter of the CPU per row, and fewer bus transactions for a publisher
+to wait behind. When the bus holds a backlog it does not linger but takes up to ``max_rows`` at once.
 
 Hourly it compacts closed hours into one file each and deletes what is past retention
 (道路运输车辆动态监督管理办法 第二十五条: monitoring data at least six months).
@@ -24,6 +31,7 @@ from zhifa.services.ports import (
     Clock,
     ColumnarReadings,
     Compaction,
+    Delivery,
     Lake,
     Subscription,
     UnreadableMessage,
@@ -60,34 +68,38 @@ class LakeWriter:
         *,
         group: str = LAKE_GROUP,
         max_messages: int = 64,
+        max_rows: int = 250_000,
+        linger: float = 0.5,
         maintenance_every: timedelta = timedelta(hours=1),
     ) -> None:
+        if linger < 0 or max_rows < 1 or max_messages < 1:
+            raise ValueError("linger must not be negative; max_rows and max_messages must be positive")
         self.deps = deps
         self.kinds = tuple(kinds)
-        self.max_messages = max_messages
+        self.max_messages = max_messages  # per fetch
+        self.max_rows = max_rows  # per append: more may be fetched in one go, not another fetch
+        self.linger = linger
         self.maintenance_every = maintenance_every
         self.stats = WriterStats()
         self._subscriptions: dict[ReadingKind, Subscription] = {
             kind: deps.bus.subscribe(kind.value, group) for kind in self.kinds
         }
         self._last_maintenance: datetime | None = None
+        self._stop = Event()
 
-    def step(self, timeout: float = 0.5) -> int:
-        """One round over every kind; return the rows newly written to the lake."""
+    def step(self, timeout: float = 0.5, *, linger: float | None = None) -> int:
+        """One round over every kind; return the rows newly written to the lake.
+
+        A kind whose messages come while its bus is caught up waits ``linger`` seconds (the
+        writer's by default) for more before appending them; ``stop`` of :meth:`run` cuts it short.
+        """
+        linger = self.linger if linger is None else linger
         written = 0
         wait = timeout / len(self.kinds)
         for kind, subscription in self._subscriptions.items():
-            deliveries = subscription.fetch(self.max_messages, wait)
+            deliveries, tables = self._gather(kind, subscription, wait, linger)
             if not deliveries:
                 continue
-            tables: list[Batch] = []
-            for delivery in deliveries:
-                try:
-                    tables.append(self.deps.readings.from_message(kind, delivery.payload))
-                except UnreadableMessage as exc:
-                    where = self.deps.lake.quarantine(kind, delivery.seq, delivery.payload, str(exc))
-                    log.error("bus message %s/%s quarantined at %s: %s", kind.value, delivery.seq, where, exc)
-                    self.stats.quarantined += 1
             new_rows = self.deps.lake.append(kind, tables)
             # Acknowledged only once the lake has published the rows: a crash before this line
             # means redelivery, which deduplication absorbs.
@@ -98,6 +110,38 @@ class LakeWriter:
             written += new_rows
         return written
 
+    def _gather(
+        self, kind: ReadingKind, subscription: Subscription, wait: float, linger: float
+    ) -> tuple[list[Delivery], list[Batch]]:
+        """What one append takes: the messages there are, and, when they were all, what comes
+        within ``linger``; decoded (unreadable ones quarantined, but acknowledged with the rest)."""
+        deliveries: list[Delivery] = []
+        tables: list[Batch] = []
+        rows = 0
+        lingered = linger <= 0
+        fetched = subscription.fetch(self.max_messages, wait)
+        while fetched:
+            deliveries += fetched
+            for delivery in fetched:
+                try:
+                    table = self.deps.readings.from_message(kind, delivery.payload)
+                except UnreadableMessage as exc:
+                    where = self.deps.lake.quarantine(kind, delivery.seq, delivery.payload, str(exc))
+                    log.error("bus message %s/%s quarantined at %s: %s", kind.value, delivery.seq, where, exc)
+                    self.stats.quarantined += 1
+                    continue
+                tables.append(table)
+                rows += table.num_rows
+            if rows >= self.max_rows:
+                break
+            if len(fetched) < self.max_messages:  # caught up with the bus
+                if lingered:
+                    break
+                lingered = True
+                self._stop.wait(linger)
+            fetched = subscription.fetch(self.max_messages, 0)
+        return deliveries, tables
+
     def maintain(self) -> None:
         """Compact closed hours and apply retention (both idempotent)."""
         now = self.deps.clock.now()
@@ -107,6 +151,7 @@ class LakeWriter:
 
     def run(self, stop: Event, *, timeout: float = 0.5) -> None:
         """Until ``stop`` is set: move readings, and maintain the lake when it is due."""
+        self._stop = stop
         while not stop.is_set():
             self.step(timeout)
             now = self.deps.clock.now()
@@ -118,7 +163,7 @@ class LakeWriter:
         total, idle = 0, 0
         while idle < idle_rounds:
             before = self.stats.messages
-            total += self.step(timeout)
+            total += self.step(timeout, linger=0)
             idle = idle + 1 if self.stats.messages == before else 0
         return total
 

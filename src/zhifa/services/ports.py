@@ -461,8 +461,8 @@ class ColumnarReadings(Protocol):
         ...
 
     def from_columns(self, kind: ReadingKind, columns: Mapping[str, Sequence[object]]) -> Batch:
-        """Raw columns as a gateway decoded them (typed values, aware times), to be checked;
-        raise UnreadableFile for a column its kind does not have."""
+        """Raw columns as a gateway decoded them (typed values; aware times, or numpy datetime64 read
+        as UTC), to be checked; raise UnreadableFile for a column its kind does not have."""
         ...
 
     def read_file(self, kind: ReadingKind, path: Path, rows_per_batch: int) -> Iterator[Batch]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from zhifa.adapters.readings.arrow import ArrowReadings
 from zhifa.adapters.readings.columns import UnknownColumns, check_passages, check_positions
 from zhifa.adapters.readings.schema import SCHEMAS, passages_table, positions_table
 from zhifa.domain.readings import (
@@ -215,6 +217,60 @@ def test_positions_match_the_reference_on_typed_columns(rows: list[dict[str, Any
     expected, expected_rejected = reference(
         ReadingKind.POSITION,
         [{**row, "time": row["time"].isoformat()} for row in rows],
+    )
+    assert table.to_pylist() == expected.to_pylist()
+    assert rejected == expected_rejected
+
+
+gateway_positions = st.fixed_dictionaries(
+    {
+        "terminal": st.sampled_from(["13800000001", "13800000002", "1380000000x"]),
+        "plate": plates,
+        "plate_colour": st.integers(min_value=-1, max_value=10),
+        "time": st.datetimes(
+            min_value=datetime(2020, 1, 1),  # noqa: DTZ001
+            max_value=datetime(2028, 1, 1),  # noqa: DTZ001
+        ),
+        "lon": st.floats(min_value=-200, max_value=200),
+        "lat": st.floats(allow_nan=True, allow_infinity=True),
+        "speed_kmh": st.floats(min_value=-1, max_value=7000),
+        "heading": st.integers(min_value=-(2**31), max_value=2**31 - 1),
+        "altitude_m": st.integers(min_value=-40000, max_value=70000),
+        "alarm": st.integers(min_value=0, max_value=2**32 - 1),
+        "status": st.integers(min_value=0, max_value=2**32 - 1),
+        "extras": st.one_of(st.none(), st.just('{"rssi": 25}'), st.just("")),
+        "backfill": st.booleans(),
+    }
+)
+GATEWAY_DTYPES: dict[str, Any] = {
+    "time": "datetime64[us]",
+    "lon": np.float64,
+    "lat": np.float64,
+    "speed_kmh": np.float64,
+    "heading": np.int32,
+    "altitude_m": np.int32,
+    "alarm": np.uint32,
+    "status": np.uint32,
+}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(gateway_positions, min_size=1, max_size=25))
+def test_positions_match_the_reference_on_gateway_columns(rows: list[dict[str, Any]]) -> None:
+    """The JT/T 808 gateway's columns: numpy arrays (UTC datetimes, narrow integers) beside lists,
+    checked in numpy where they are typed and free of nulls, give the reference's result."""
+    columns: dict[str, Any] = {
+        name: np.array([row[name] for row in rows], dtype=GATEWAY_DTYPES[name])
+        if name in GATEWAY_DTYPES
+        else [row[name] for row in rows]
+        for name in rows[0]
+    }
+    table, rejected = check_positions(
+        ArrowReadings().from_columns(ReadingKind.POSITION, columns), NOW, received_at=RECEIVED
+    )
+    expected, expected_rejected = reference(
+        ReadingKind.POSITION,
+        [{**row, "time": row["time"].replace(tzinfo=UTC).isoformat()} for row in rows],
     )
     assert table.to_pylist() == expected.to_pylist()
     assert rejected == expected_rejected

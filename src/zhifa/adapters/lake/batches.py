@@ -21,6 +21,9 @@ def conform(kind: ReadingKind, tables: Sequence[pa.Table]) -> pa.Table:
         declared = (table.schema.metadata or {}).get(b"zhifa.kind")
         if declared is not None and declared != kind.value.encode():
             raise ValueError(f"a table of {declared.decode()} readings cannot be appended as {kind.value}")
+        if table.schema.equals(schema):  # as decoded from the bus: nothing to do (a cast costs ~0.3 ms)
+            parts.append(table)
+            continue
         extra = [n for n in table.column_names if n not in schema.names]
         if extra:
             raise ValueError(f"columns not in the {kind.value} schema: {', '.join(extra)}")

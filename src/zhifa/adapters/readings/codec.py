@@ -7,6 +7,8 @@ refuses a batch written by an incompatible producer instead of misreading it.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import zlib
 
 import numpy as np
@@ -19,7 +21,13 @@ from zhifa.services.ports import Outgoing
 
 MAX_MESSAGE_ROWS = 8192
 MAX_MESSAGE_BYTES = 900_000  # below JetStream's default max_payload of 1 MiB
-_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
+# LZ4 costs ~100 µs a message whatever its size (a frame per column buffer), as much as all the
+# rest of publishing 30 rows; it saves a few kilobytes there. Arrow marks compression in each
+# batch, so every reader reads both forms.
+COMPRESS_FROM_ROWS = 1024
+_COMPRESSED = pa.ipc.IpcWriteOptions(compression="lz4")
+_PLAIN = pa.ipc.IpcWriteOptions()
+_COLON = pa.scalar(":", pa.string())  # typed: a bare str makes pyarrow infer a type, at ~45 µs
 
 
 class IncompatibleBatch(ValueError):
@@ -28,7 +36,8 @@ class IncompatibleBatch(ValueError):
 
 def encode(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema, options=_OPTIONS) as writer:
+    options = _COMPRESSED if table.num_rows >= COMPRESS_FROM_ROWS else _PLAIN
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     payload: bytes = sink.getvalue().to_pybytes()
     return payload
@@ -48,11 +57,20 @@ def decode(kind: ReadingKind, payload: bytes) -> pa.Table:
     return table
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _partition(key: str, partitions: int) -> int:
+    """domain.readings.partition_of of one ``plate:colour``, remembered: the same vehicles report
+    every few seconds, and a lookup costs a third of encoding and checksumming the key."""
+    return zlib.crc32(key.encode()) % partitions
+
+
 def partitions_of(table: pa.Table, partitions: int) -> np.ndarray:
     """domain.readings.partition_of for every row, computed once per distinct vehicle."""
-    keys = pc.binary_join_element_wise(table["plate"], pc.cast(table["plate_colour"], pa.string()), ":")
+    keys = pc.binary_join_element_wise(table["plate"], pc.cast(table["plate_colour"], pa.string()), _COLON)
     distinct = pc.unique(keys)
-    codes = np.array([zlib.crc32(k.encode()) % partitions for k in distinct.to_pylist()], dtype=np.int32)
+    codes = np.fromiter(
+        map(_partition, distinct.to_pylist(), itertools.repeat(partitions)), np.int32, len(distinct)
+    )
     rows: np.ndarray = codes[pc.index_in(keys, value_set=distinct).to_numpy(zero_copy_only=False)]
     return rows
 
@@ -76,9 +94,19 @@ def messages(kind: ReadingKind, table: pa.Table, partitions: int) -> list[Outgoi
         table = table.cast(SCHEMAS[kind])
     if table.num_rows == 0:
         return []
+    if partitions == 1:
+        return [Outgoing(0, payload) for payload in _chunks(table)]
     codes = partitions_of(table, partitions)
+    # One take into partition order, then a slice per partition: a stable sort keeps each
+    # vehicle's rows in the sender's order, as a filter per partition would, at one copy.
+    order = np.argsort(codes, kind="stable")
+    codes = codes[order]
+    if (order[1:] < order[:-1]).any():
+        table = table.take(pa.array(order))
+    starts = np.flatnonzero(np.diff(codes, prepend=-1)).tolist()
+    ends = [*starts[1:], table.num_rows]
     out: list[Outgoing] = []
-    for partition in np.unique(codes).tolist():
-        part = table.filter(pa.array(codes == partition)) if partitions > 1 else table
-        out.extend(Outgoing(int(partition), payload) for payload in _chunks(part))
+    for start, end in zip(starts, ends, strict=True):
+        partition = int(codes[start])
+        out.extend(Outgoing(partition, payload) for payload in _chunks(table.slice(start, end - start)))
     return out
