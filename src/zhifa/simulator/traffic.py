@@ -10,7 +10,7 @@ of ``tau0 + f (t - t0)`` over all routes' concatenated tau arrays.
 
 Times are seconds from the injected start (UTC); no wall clock is read. Local time is
 Asia/Shanghai, UTC+8 without daylight saving (RULES.md §2: night is 22:00-06:00 local).
-See docs/simulator-traffic.md.
+See docs/simulator.md ("Simulated traffic with ground truth").
 """
 
 from __future__ import annotations
@@ -75,8 +75,9 @@ _CAP_OF_KIND = {
 _KINDS = tuple(FleetKind)
 _TRUCK_KINDS = (FleetKind.HEAVY_TRUCK, FleetKind.HAZARDOUS_GOODS)
 
-# What a span is: driving, resting (办法 第二十四条), parked at a place, driving over the limit.
-DRIVE, REST, DWELL, SPEEDING_SPAN = 0, 1, 2, 3
+# What a span is: driving, resting (办法 第二十四条), parked at a place, driving over the limit,
+# and a passenger vehicle driving at night over 80 % of the limit but under the day limit.
+DRIVE, REST, DWELL, SPEEDING_SPAN, NIGHT_SPEEDING_SPAN = 0, 1, 2, 3, 4
 
 
 # --- parameters ---------------------------------------------------------------------------------
@@ -116,6 +117,15 @@ KIND_PLANS: dict[FleetKind, KindPlan] = {
 }
 # The trucks chosen for Fatigue: one long haul a day (still < 8 h of driving), driven without a rest.
 FATIGUE_PLAN = KindPlan((320, 600), ((0, DAY_S),), (0.85, 0.97), max_drive_s=7.3 * HOUR_S)
+# 办法 第二十四条 ≤ 8 h per 24 h: four trips a day, each with compliant stints and rests and parked
+# ≥ 40 min between them, so no run is too long but the day's driving (≥ 8.8 h) is.
+DAILY_FATIGUE_PLAN = KindPlan(
+    (240, 300),
+    ((_h(4), _h(4.2)), (_h(9.2), _h(9.4)), (_h(14.4), _h(14.6)), (_h(19.6), _h(19.8))),
+    (0.85, 0.96),
+)
+# 大件运输 (超限规定 第十八-十九条): oversize trucks run slowly, under the permit's speed.
+OVERSIZE_PLAN = KindPlan((60, 180), ((0, DAY_S),), (0.55, 0.65), return_after=(_h(9), _h(10)))
 # 非法营运: an illegally operating private car shuttles between two cities four times a day.
 SHUTTLE_PLAN = KindPlan(
     (50, 130),
@@ -142,6 +152,9 @@ class Speeding:
     rate: float = 0.03  # share of key-vehicle trips
     factor: tuple[float, float] = (1.1, 1.3)  # speed as a multiple of the day limit of the kind
     duration_s: tuple[float, float] = (120, 600)  # well over the 30 s of an event
+    # The night-only variant: passenger vehicles at night above 80 % of the limit, under 100 %.
+    night_rate: float = 0.05  # share of passenger night trips
+    night_factor: tuple[float, float] = (0.85, 0.95)  # speed as a multiple of the day limit
 
 
 @dataclass(frozen=True)
@@ -149,6 +162,7 @@ class Fatigue:
     """疲劳驾驶 (办法 第二十四条): a truck's daily long haul (more than 4 h 15 min) driven without a rest."""
 
     rate: float = 0.01  # share of key trucks and hazardous-goods vehicles, on a long haul every day
+    daily_rate: float = 0.01  # share of key heavy trucks on DAILY_FATIGUE_PLAN: > 8 h per 24 h
 
 
 @dataclass(frozen=True)
@@ -206,6 +220,19 @@ class Waybills:
 
 
 @dataclass(frozen=True)
+class Oversize:
+    """大件运输 (超限规定 第十八-十九条, 第四十七条; RULES.md §6): every trip of an oversize-capable
+    heavy truck with a terminal carries a permit (route, time window, speed); a share runs without
+    one, off the permitted route, or past the end of the permit's window."""
+
+    missing: float = 0.04  # share of oversize trips without a permit
+    off_route: float = 0.04  # whose permit names a route sharing no segment with the one driven
+    out_of_time: float = 0.04  # whose permit ends while the trip is still on the road
+    max_speed_kmh: int = 70  # the permit's speed; OVERSIZE_PLAN keeps below it
+    margin_s: float = HOUR_S  # a compliant window: from this before departure to this after arrival
+
+
+@dataclass(frozen=True)
 class Violations:
     speeding: Speeding = field(default_factory=Speeding)
     fatigue: Fatigue = field(default_factory=Fatigue)
@@ -215,6 +242,7 @@ class Violations:
     jumps: Jumps = field(default_factory=Jumps)
     overlimit: Overlimit = field(default_factory=Overlimit)
     waybills: Waybills = field(default_factory=Waybills)
+    oversize: Oversize = field(default_factory=Oversize)
 
 
 @dataclass(frozen=True)
@@ -233,7 +261,9 @@ class Rule:
     """Label rule ids; the article each tests is in the parameter class that injects it."""
 
     SPEEDING = "speeding"
+    SPEEDING_NIGHT = "speeding_night_passenger"
     FATIGUE_CONTINUOUS = "fatigue_continuous"
+    FATIGUE_DAILY = "fatigue_daily"
     BUS_NIGHT_BAN = "bus_night_ban"
     DWELL_SCHOOL = "dwell_school"
     DWELL_WATER_SOURCE = "dwell_water_source"
@@ -244,6 +274,9 @@ class Rule:
     ILLEGAL_OPERATION = "illegal_passenger_operation"
     NO_WAYBILL = "hazardous_no_waybill"
     OFF_ROUTE = "hazardous_off_route"
+    OVERSIZE_NO_PERMIT = "oversize_no_permit"
+    OVERSIZE_OFF_ROUTE = "oversize_off_route"
+    OVERSIZE_OUT_OF_TIME = "oversize_out_of_time"
 
 
 def _rng(seed: int, purpose: int) -> np.random.Generator:
@@ -421,6 +454,7 @@ class TrafficResult:
     position_jumped: BOOL
     passage_vehicle: I64
     waybills: pa.Table
+    permits: pa.Table
     vehicles: tuple[FleetVehicle, ...]
     routes: RouteSet
 
@@ -441,6 +475,16 @@ def _ban_seconds(epoch: F64) -> F64:
     day, tod = np.divmod(epoch + LOCAL_OFFSET_S, DAY_S)
     seconds: F64 = day * 3 * HOUR_S + np.clip(tod - BUS_BAN_FROM_S, 0, BUS_BAN_UNTIL_S - BUS_BAN_FROM_S)
     return seconds
+
+
+def night_overlap(t0: F64, t1: F64) -> tuple[F64, F64]:
+    """The longest stretch of night (22:00-06:00 local) inside each ``[t0, t1]`` (< 16 h long);
+    ``hi <= lo`` where there is none."""
+    day = np.floor((t0 + LOCAL_OFFSET_S) / DAY_S) * DAY_S - LOCAL_OFFSET_S
+    lo1, hi1 = np.maximum(t0, day - (DAY_S - NIGHT_FROM_S)), np.minimum(t1, day + NIGHT_UNTIL_S)
+    lo2, hi2 = np.maximum(t0, day + NIGHT_FROM_S), np.minimum(t1, day + DAY_S + NIGHT_UNTIL_S)
+    first = (hi1 - lo1) >= (hi2 - lo2)
+    return np.where(first, lo1, lo2), np.where(first, hi1, hi2)
 
 
 def is_night(epoch: F64) -> BOOL:
@@ -485,10 +529,31 @@ class _Engine:
         self.vehicles = fleet.all_vehicles
         self.start = config.start.timestamp()
         self.end = self.start + config.hours * HOUR_S
-        self.kind_index = np.array([_KINDS.index(v.kind) for v in self.vehicles], dtype=np.int64)
-        self.has_terminal = np.array([v.terminal is not None for v in self.vehicles])
-        self.passenger = np.array([v.kind.passenger for v in self.vehicles])
+        # The fleet's columns, one comprehension each (cheaper than one pass building tuples).
+        number = {kind: k for k, kind in enumerate(_KINDS)}
+        vs = self.vehicles
+        self.kind_index = np.array([number[v.kind] for v in vs], dtype=np.int64)
+        self.phones: list[str] = [v.terminal.phone if v.terminal else "" for v in vs]
+        self.plates: list[str] = [v.plate for v in vs]
+        self.colours = np.array([v.colour for v in vs], dtype=np.int8)
+        self.vehicle_ids: list[str] = [v.vehicle_id for v in vs]
+        self.road_axles = np.array([v.road_axles or 2 for v in vs], dtype=np.int8)
+        self.seats = np.array([v.seats or 5 for v in vs], dtype=np.int64)
+        self.illegal = np.array([v.illegal_operation for v in vs], dtype=bool)
+        self.oversize_capable = np.array([v.oversize_capable for v in vs], dtype=bool)
+        self.has_terminal = np.array([p != "" for p in self.phones], dtype=bool)
+        self.passenger = np.isin(self.kind_index, [number[k] for k in _KINDS if k.passenger])
         self.fatigued = np.zeros(len(self.vehicles), dtype=bool)
+        self.daily_fatigued = np.zeros(len(self.vehicles), dtype=bool)
+        self.oversize = np.zeros(len(self.vehicles), dtype=bool)
+
+    def toll_class(self) -> npt.NDArray[np.int8]:
+        """JT/T 489-2019 class per vehicle: 客1-4 by seats, 货11-16 by axles ."""
+        truck = np.isin(self.kind_index, [_KINDS.index(k) for k in _TRUCK_KINDS])
+        goods = 10 + np.clip(self.road_axles.astype(np.int64) - 1, 1, 6)
+        seats = self.seats
+        passenger = np.where(seats <= 9, 1, np.where(seats <= 19, 2, np.where(seats <= 39, 3, 4)))
+        return np.where(truck, goods, passenger).astype(np.int8)
 
     # - plans -
     def plan(self) -> _Trips:
@@ -500,7 +565,7 @@ class _Engine:
         days = np.arange(first_day, last_day + 1)
         vs, rs, caps, deps, shares = [], [], [], [], []
         n_vehicles = len(self.vehicles)
-        illegal = np.array([v.illegal_operation for v in self.vehicles])
+        illegal = self.illegal
         night_bus = np.zeros(n_vehicles, dtype=bool)
         for k, kind in enumerate(_KINDS):
             members = np.flatnonzero(self.kind_index == k)
@@ -508,10 +573,24 @@ class _Engine:
             if kind is FleetKind.PRIVATE_CAR:
                 groups.append((members[illegal[members]], SHUTTLE_PLAN))
             if kind in _TRUCK_KINDS:
-                tired = rng.random(len(members)) < self.config.violations.fatigue.rate
-                tired &= self.has_terminal[members]
-                groups = [(members[~tired], KIND_PLANS[kind]), (members[tired], FATIGUE_PLAN)]
+                fat = self.config.violations.fatigue
+                draw = rng.random(len(members))
+                key = self.has_terminal[members]
+                capable = self.oversize_capable[members]
+                oversize = key & capable & (kind is FleetKind.HEAVY_TRUCK)
+                tired = key & ~oversize & (draw < fat.rate)
+                daily = key & ~oversize & (draw >= fat.rate) & (draw < fat.rate + fat.daily_rate)
+                daily &= kind is FleetKind.HEAVY_TRUCK
+                regular = ~(tired | daily | oversize)
+                groups = [
+                    (members[regular], KIND_PLANS[kind]),
+                    (members[tired], FATIGUE_PLAN),
+                    (members[daily], DAILY_FATIGUE_PLAN),
+                    (members[oversize], OVERSIZE_PLAN),
+                ]
                 self.fatigued[members[tired]] = True
+                self.daily_fatigued[members[daily]] = True
+                self.oversize[members[oversize]] = True
             for group, plan in groups:
                 if not len(group):
                     continue
@@ -565,10 +644,14 @@ class _Engine:
 
     def _clones(self, trips: _Trips) -> None:
         """A clone (套牌) drives another route at the same times as the vehicle it copies."""
-        index = {v.vehicle_id: i for i, v in enumerate(self.vehicles)}
+        # Clones follow the register in ``all_vehicles``.
+        clones = range(len(self.fleet.vehicles), len(self.vehicles))
+        wanted = {self.vehicles[i].clone_of for i in clones}
+        index = {vid: i for i, vid in enumerate(self.vehicle_ids) if vid in wanted}
         self.clone_pairs: list[tuple[int, int]] = []
-        for i, vehicle in enumerate(self.vehicles):
-            if vehicle.clone_of is None:
+        for i in clones:
+            vehicle = self.vehicles[i]
+            if vehicle.clone_of is None or vehicle.clone_of not in index:
                 continue
             original = index[vehicle.clone_of]
             mine, theirs = trips.vehicle == i, trips.vehicle == original
@@ -594,7 +677,8 @@ class _Engine:
         truck = np.isin(kinds, [_KINDS.index(k) for k in _TRUCK_KINDS])
         drive = self.routes.total[trips.cap, trips.route] / trips.share
         trips.no_rest = truck & key & self.fatigued[trips.vehicle] & (drive > 4.25 * HOUR_S)
-        trips.speeding = key & (rng.random(n) < viol.speeding.rate)
+        # Oversize trucks keep under their permit's speed: no speeding stretch for them.
+        trips.speeding = key & (rng.random(n) < viol.speeding.rate) & ~self.oversize[trips.vehicle]
         trips.dwell_place = np.full(n, -1, dtype=np.int64)
         trips.dwell_s = np.zeros(n)
         places = [p for p in self.province.places if p.kind in (PlaceKind.SCHOOL, PlaceKind.WATER_SOURCE)]
@@ -635,7 +719,29 @@ class _Engine:
         spans = self._trip_spans(trips, share, stint, _rng(self.config.seed, 5))
         self.trip_share = share
         self.night_trip = night_trip
-        return spans
+        return self._split_night_speeding(trips, spans, passenger & night_trip)
+
+    def _split_night_speeding(self, trips: _Trips, spans: _Spans, night_passenger: BOOL) -> _Spans:
+        """The night-only variant: a stretch of a passenger night trip's driving, wholly at night,
+        above 80 % of the limit and under the day limit (办法 第二十四条)."""
+        sp = self.config.violations.speeding
+        rng = _rng(self.config.seed, 12)
+        key = self.has_terminal[trips.vehicle]
+        chosen = key & night_passenger & ~trips.speeding & (rng.random(len(trips.vehicle)) < sp.night_rate)
+        lo, hi = night_overlap(spans.t0, spans.t1)
+        wanted = _uniform(rng, sp.duration_s, len(spans.trip))
+        fits = (spans.kind == DRIVE) & chosen[spans.trip] & (hi - lo >= wanted + 240)
+        # The first fitting drive span of each chosen trip.
+        idx = np.flatnonzero(fits)
+        idx = idx[np.r_[True, spans.trip[idx][1:] != spans.trip[idx][:-1]]] if len(idx) else idx
+        factor = _uniform(rng, sp.night_factor, len(idx))
+        at_time = lo[idx] + 120 + rng.random(len(idx)) * (hi[idx] - lo[idx] - wanted[idx] - 240)
+        at = spans.tau0[idx] + spans.share[idx] * (at_time - spans.t0[idx])
+        length = wanted[idx] * factor
+        if not len(idx):
+            return spans
+        duration = spans.t1 - spans.t0
+        return self._split(trips, spans, duration, idx, at, length, factor, NIGHT_SPEEDING_SPAN)
 
     def _trip_spans(self, trips: _Trips, share: F64, stint: F64, rng: np.random.Generator) -> _Spans:
         comp = self.config.compliance
@@ -706,8 +812,17 @@ class _Engine:
         span_len = spans.tau1[idx] - spans.tau0[idx]
         length = np.minimum(length, 0.5 * span_len)
         at = spans.tau0[idx] + rng.uniform(0.1, 0.4, len(idx)) * span_len
+        return self._split(trips, spans, duration, idx, at, length, factor, SPEEDING_SPAN)
+
+    @staticmethod
+    def _split(
+        trips: _Trips, spans: _Spans, duration: F64, idx: I64, at: F64, length: F64, factor: F64, code: int
+    ) -> _Spans:
+        """Cut ``[at, at + length)`` (tau) out of the spans ``idx``, driven at ``factor``, as a
+        span of kind ``code``; the spans' times follow from the durations."""
         order = np.arange(len(spans.trip), dtype=np.float64)
-        keep = ~pick
+        keep = np.ones(len(spans.trip), dtype=bool)
+        keep[idx] = False
         parts = [
             (spans.tau0[idx], at, spans.share[idx], 0.1),
             (at, at + length, factor, 0.2),
@@ -718,7 +833,7 @@ class _Engine:
             [
                 spans.kind[keep],
                 np.full(len(idx), DRIVE),
-                np.full(len(idx), SPEEDING_SPAN),
+                np.full(len(idx), code),
                 np.full(len(idx), DRIVE),
             ]
         )
@@ -775,6 +890,24 @@ WAYBILL_SCHEMA = pa.schema(
     ]
 )
 
+# 大件运输通行证 (超限规定 第十八-十九条): the vehicle, the permitted route, window and speed.
+PERMIT_SCHEMA = pa.schema(
+    [
+        pa.field("permit_no", pa.string(), False),
+        pa.field("vehicle_id", pa.string(), False),
+        pa.field("plate", pa.string(), False),
+        pa.field("plate_colour", pa.int8(), False),
+        pa.field("trailer_plate", pa.string()),
+        pa.field("origin_node", pa.int64(), False),
+        pa.field("destination_node", pa.int64(), False),
+        pa.field("route_nodes", pa.list_(pa.int64()), False),
+        pa.field("route_segments", pa.list_(pa.int64()), False),
+        pa.field("valid_from", pa.timestamp("us", tz="UTC"), False),
+        pa.field("valid_until", pa.timestamp("us", tz="UTC"), False),
+        pa.field("max_speed_kmh", pa.int16(), False),
+    ]
+)
+
 LABELS_SCHEMA = pa.schema(
     [
         pa.field("rule_id", pa.string(), False),
@@ -789,21 +922,49 @@ LABELS_SCHEMA = pa.schema(
 
 
 def _positions_along(routes: RouteSet, cap: I64, route: I64, g: F64) -> tuple[F64, F64, F64, F64]:
-    """lon, lat, posted limit and heading at global tau ``g`` on each (cap, route)."""
+    """lon, lat, posted limit and heading at global tau ``g`` on each (cap, route).
+
+    Per fix arrays are large (1.6 M for a 100 000-vehicle hour): the arithmetic runs in place to
+    keep fresh allocations, and the page faults they cost, few."""
     points = routes.tau.shape[1]
     # The three cap axes laid end to end: one search for every sample, whatever its cap.
     flat = routes.tau_flat
-    at = np.searchsorted(flat, g + routes.axis_offset[cap], side="right") - 1
-    first = routes.first[route] + cap * points
-    at = np.clip(at, first, first + routes.count[route] - 2)
+    shifted = routes.axis_offset[cap]
+    shifted += g
+    at = np.searchsorted(flat, shifted, side="right")
+    at -= 1
+    axis_start = cap * points
+    lo = routes.first[route]
+    lo += axis_start
+    hi = routes.count[route]
+    hi += lo
+    hi -= 2
+    np.clip(at, lo, hi, out=at)
+    del lo, hi
     a = flat[at]
-    width = flat[at + 1] - a
-    frac = np.clip(
-        np.divide(g + routes.axis_offset[cap] - a, width, out=np.zeros_like(g), where=width > 0), 0.0, 1.0
-    )
-    piece = at - cap * points
-    lon = routes.lon[piece] + frac * (routes.lon[piece + 1] - routes.lon[piece])
-    lat = routes.lat[piece] + frac * (routes.lat[piece + 1] - routes.lat[piece])
+    at += 1
+    width = flat[at]
+    at -= 1
+    width -= a
+    shifted -= a
+    del a
+    flat_piece = width > 0
+    np.divide(shifted, width, out=shifted, where=flat_piece)
+    shifted[~flat_piece] = 0.0
+    frac = np.clip(shifted, 0.0, 1.0, out=shifted)
+    piece = at
+    piece -= axis_start
+    after = piece + 1
+    lon = routes.lon[after]
+    lon0 = routes.lon[piece]
+    lon -= lon0
+    lon *= frac
+    lon += lon0
+    lat = routes.lat[after]
+    lat0 = routes.lat[piece]
+    lat -= lat0
+    lat *= frac
+    lat += lat0
     return lon, lat, routes.limit[piece], routes.heading[piece]
 
 
@@ -814,6 +975,7 @@ class Traffic:
         self.engine = _Engine(province, fleet, routes, config)
         self.config = config
         self.fleet = fleet
+        self._nodes: dict[int, list[int]] = {}
 
     def run(self) -> TrafficResult:
         eng, cfg = self.engine, self.config
@@ -836,6 +998,7 @@ class Traffic:
         weighings = self._weighings(trips, spans, labels)
         self._trip_labels(trips, spans, vehicle_of_span, labels)
         waybills = self._waybills(trips, spans, labels)
+        permits = self._permits(trips, spans, labels)
         rows = []
         vehicles = eng.vehicles
         for rule, v, t0, t1, details in labels:
@@ -865,6 +1028,7 @@ class Traffic:
             position_jumped=pos_jumped,
             passage_vehicle=passage_vehicle,
             waybills=waybills,
+            permits=permits,
             vehicles=vehicles,
             routes=eng.routes,
         )
@@ -916,10 +1080,11 @@ class Traffic:
                 )
             )
         t, span, v_of = t[~drop], span[~drop], v_of[~drop]
-        cap = trips.cap[spans.trip[span]]
-        route = trips.route[spans.trip[span]]
+        # Per span first, then one gather per fix: g = tau0 + f (t - t0) = (tau0 - f t0) + f t.
+        cap = trips.cap[spans.trip][span]
+        route = trips.route[spans.trip][span]
         f = spans.share[span]
-        g = spans.tau0[span] + f * (t - spans.t0[span])
+        g = (spans.tau0 - spans.share * spans.t0)[span] + f * t
         lon, lat, posted, heading = _positions_along(eng.routes, cap, route, g)
         capped = np.minimum(posted, np.array(CAPS_KMH)[cap])
         night = is_night(t)
@@ -929,6 +1094,8 @@ class Traffic:
         # Reported speed wobbles like a real GNSS speed, never crossing the limit by itself.
         noisy = speed * (1 + 0.01 * rng.standard_normal(len(speed)))
         speed = np.where(kind == SPEEDING_SPAN, noisy, np.minimum(noisy, limit * 0.995))
+        # The night-only variant: over 80 % of the limit, under the day limit.
+        speed = np.where(kind == NIGHT_SPEEDING_SPAN, np.clip(noisy, capped * 0.81, capped * 0.995), speed)
         speed = np.where(f > 0, np.round(np.maximum(speed, 0.1), 1), 0.0)
         dwell = kind == DWELL
         if dwell.any():
@@ -983,12 +1150,12 @@ class Traffic:
 
     def _position_table(self, t: F64, v: I64, lon: F64, lat: F64, speed: F64, heading: F64) -> pa.Table:
         eng = self.engine
-        terminals = pa.array([x.terminal.phone if x.terminal else "" for x in eng.vehicles], pa.string())
-        plates = pa.array([x.plate for x in eng.vehicles], pa.string())
-        colours = np.array([int(x.colour) for x in eng.vehicles], dtype=np.int8)
+        terminals = pa.array(eng.phones, pa.string())
+        plates = pa.array(eng.plates, pa.string())
+        colours = eng.colours
         vi = pa.array(v)
         seconds = t.astype(np.int64)
-        fast = _record_ids(eng.vehicles, v, seconds)
+        fast = _record_ids(eng.phones, v, seconds)
         if fast is None:
             terminal = terminals.take(vi)
             record_id = pc.binary_join_element_wise(terminal, pc.cast(pa.array(seconds), pa.string()), "@")
@@ -1057,15 +1224,15 @@ class Traffic:
         order = np.lexsort((v, t_us))
         v, row, t_us = v[order], row[order], t_us[order]
         site = pa.array(ids, pa.string()).take(pa.array(row))
-        vid = pa.array([x.vehicle_id for x in eng.vehicles], pa.string()).take(pa.array(v))
+        vid = pa.array(eng.vehicle_ids, pa.string()).take(pa.array(v))
         time = pa.array(t_us).cast(pa.timestamp("us", tz="UTC"))
         record_id = pc.binary_join_element_wise(
             site, pc.cast(pa.array(t_us // 1_000_000), pa.string()), vid, ":"
         )
-        plates = pa.array([x.plate for x in eng.vehicles], pa.string())
-        colours = np.array([int(x.colour) for x in eng.vehicles], dtype=np.int8)
-        axles = np.array([x.road_axles or 2 for x in eng.vehicles], dtype=np.int8)
-        vclass = np.array([_toll_class(x) for x in eng.vehicles], dtype=np.int8)
+        plates = pa.array(eng.plates, pa.string())
+        colours = eng.colours
+        axles = eng.road_axles
+        vclass = eng.toll_class()
         n = len(v)
         columns = {
             "record_id": record_id,
@@ -1101,11 +1268,16 @@ class Traffic:
         over = rng.random(len(v)) < ol.share
         ratio = np.where(over, _uniform(rng, ol.excess, len(v)), _uniform(rng, ol.compliant, len(v)))
         readings: list[WeighingReading] = []
+        # Per vehicle once: its key and gross-mass limit (超限规定 第三条).
+        known: dict[int, tuple[VehicleKey, int, int]] = {}
         for i in range(len(v)):
-            vehicle = eng.vehicles[int(v[i])]
-            axles = vehicle.road_axles or 2
-            combination = axles > (vehicle.axles or axles) or vehicle.vehicle_kind is VehicleKind.TRACTOR
-            limit = gross_mass_limit(VehicleConfiguration(axles=axles, combination=combination)).kg
+            if int(v[i]) not in known:
+                vehicle = eng.vehicles[int(v[i])]
+                axles = vehicle.road_axles or 2
+                combination = axles > (vehicle.axles or axles) or vehicle.vehicle_kind is VehicleKind.TRACTOR
+                limit = gross_mass_limit(VehicleConfiguration(axles=axles, combination=combination)).kg
+                known[int(v[i])] = (VehicleKey.parse(vehicle.plate, int(vehicle.colour)), axles, limit)
+            key, axles, limit = known[int(v[i])]
             gross = int(limit * ratio[i])
             at = datetime.fromtimestamp(round(float(t[i]), 3), UTC)
             record_id = f"{ids[row[i]]}-{at:%Y%m%d%H%M%S}-{i:06d}"
@@ -1115,7 +1287,7 @@ class Traffic:
                     record_id=record_id,
                     site_id=ids[row[i]],
                     measured_at=at,
-                    vehicle=VehicleKey.parse(vehicle.plate, int(vehicle.colour)),
+                    vehicle=key,
                     axles=axles,
                     gross_kg=gross,
                     speed_kmh=speed,
@@ -1195,6 +1367,24 @@ class Traffic:
                     },
                 )
             )
+        night_lo, night_hi = night_overlap(clip0, clip1)
+        for s in np.flatnonzero(
+            (spans.kind == NIGHT_SPEEDING_SPAN) & key & (night_hi - night_lo > SPEEDING_MIN_S + interval)
+        ):
+            labels.append(
+                (
+                    Rule.SPEEDING_NIGHT,
+                    int(vehicle_of_span[s]),
+                    float(night_lo[s]),
+                    float(night_hi[s]),
+                    {
+                        "limit_share": round(float(spans.share[s]), 4),
+                        "cap_kmh": CAPS_KMH[trips.cap[spans.trip[s]]],
+                        "night_share": NIGHT_PASSENGER_SHARE,
+                    },
+                )
+            )
+        self._daily_labels(vehicle_of_span, spans, clip0, clip1, labels)
         # Fatigue: a trip driven without rests, visible for more than 4 h in the window.
         for tr in np.flatnonzero(trips.no_rest):
             lo, hi = np.searchsorted(spans.trip, tr), np.searchsorted(spans.trip, tr, side="right")
@@ -1220,8 +1410,10 @@ class Traffic:
         moving = bus & key & (spans.share > 0) & (clip1 > clip0)
         banned = (_ban_seconds(clip1) - _ban_seconds(clip0)) > 0
         for tr in np.unique(spans.trip[moving & banned]):
-            m = moving & (spans.trip == tr)
-            a, b = self._ban_overlap(clip0[m], clip1[m])
+            # Spans run by trip: the trip's are one slice.
+            lo, hi = np.searchsorted(spans.trip, tr), np.searchsorted(spans.trip, tr, side="right")
+            m = moving[lo:hi]
+            a, b = self._ban_overlap(clip0[lo:hi][m], clip1[lo:hi][m])
             if b - a > interval:
                 labels.append(
                     (Rule.BUS_NIGHT_BAN, int(trips.vehicle[tr]), a, b, {"ban_local": "02:00-05:00"})
@@ -1249,7 +1441,7 @@ class Traffic:
                         (Rule.CLONED_PLATE, v, a, b, {"other_vehicle_id": eng.vehicles[other].vehicle_id})
                     )
         # Illegal operation: the shuttle car's trips seen in the window.
-        for shuttle in np.flatnonzero([x.illegal_operation for x in eng.vehicles]):
+        for shuttle in np.flatnonzero(eng.illegal):
             v = int(shuttle)
             a, b = self._on_road(trips, spans, v, clip0, clip1)
             if b > a:
@@ -1264,18 +1456,13 @@ class Traffic:
         eng, cfg = self.engine, self.config
         rng = _rng(cfg.seed, 10)
         hazardous = eng.kind_index[trips.vehicle] == _KINDS.index(FleetKind.HAZARDOUS_GOODS)
-        moving = (spans.share > 0) & (spans.t1 > eng.start) & (spans.t0 < eng.end)
-        first = np.full(len(trips.vehicle), math.inf)
-        last = np.full(len(trips.vehicle), -math.inf)
-        np.minimum.at(first, spans.trip[moving], np.maximum(spans.t0[moving], eng.start))
-        np.maximum.at(last, spans.trip[moving], np.minimum(spans.t1[moving], eng.end))
+        first, last = self._trip_windows(trips, spans)
         chosen = np.flatnonzero(hazardous & (last > first))
         draw = rng.random(len(chosen))
         missing = draw < cfg.violations.waybills.missing
         off = (draw >= cfg.violations.waybills.missing) & (
             draw < cfg.violations.waybills.missing + cfg.violations.waybills.off_route
         )
-        n_routes = len(eng.routes.routes)
         rows: dict[str, list[object]] = {name: [] for name in WAYBILL_SCHEMA.names}
         for i, tr in enumerate(chosen):
             v = int(trips.vehicle[tr])
@@ -1288,23 +1475,11 @@ class Traffic:
             if missing[i]:
                 labels.append((Rule.NO_WAYBILL, v, *window, {"departure": depart.isoformat()}))
                 continue
-            declared = route_index
-            if off[i]:
-                # Declared: a route sharing no segment with the one driven.
-                driven = {leg.segment for leg in eng.routes.routes[route_index].legs}
-                for step in range(1, n_routes):
-                    other = (route_index + step * 7919) % n_routes
-                    if not driven & {leg.segment for leg in eng.routes.routes[other].legs}:
-                        declared = other
-                        break
-                if declared != route_index:
-                    labels.append((Rule.OFF_ROUTE, v, *window, {"waybill_no": number}))
+            declared = self._disjoint_route(route_index) if off[i] else route_index
+            if declared != route_index:
+                labels.append((Rule.OFF_ROUTE, v, *window, {"waybill_no": number}))
             route = eng.routes.routes[declared]
-            nodes = [route.start]
-            for leg in route.legs:
-                segment = eng.province.segments[leg.segment]
-                nodes.append(segment.end if leg.forward else segment.start)
-            crew = self.fleet.crew(vehicle.vehicle_id)
+            crew = self.fleet.assignments.get(vehicle.vehicle_id, ())
             goods = HAZARDOUS_GOODS[(v * 31 + int(tr)) % len(HAZARDOUS_GOODS)]
             values: dict[str, object] = {
                 "waybill_no": number,
@@ -1312,14 +1487,14 @@ class Traffic:
                 "plate": vehicle.plate,
                 "plate_colour": int(vehicle.colour),
                 "transport_certificate": vehicle.transport_certificate,
-                "driver_id": crew[0].driver_id if crew else None,
-                "escort_id": crew[-1].driver_id if len(crew) > 1 else None,
+                "driver_id": crew[0] if crew else None,
+                "escort_id": crew[-1] if len(crew) > 1 else None,
                 "un_number": goods.un_number,
                 "goods_name": goods.name,
                 "hazard_class": goods.hazard_class,
                 "origin_node": route.start,
                 "destination_node": route.end,
-                "route_nodes": nodes,
+                "route_nodes": self._route_nodes(route),
                 "route_segments": [leg.segment for leg in route.legs],
                 "departure": depart,
                 "departure_date": f"{local_day:%Y-%m-%d}",
@@ -1327,6 +1502,137 @@ class Traffic:
             for name, value in values.items():
                 rows[name].append(value)
         return pa.Table.from_pydict(rows, schema=WAYBILL_SCHEMA)
+
+    def _trip_windows(self, trips: _Trips, spans: _Spans) -> tuple[F64, F64]:
+        """Each trip's first and last moving moment in the window (inf, -inf: none)."""
+        eng = self.engine
+        moving = (spans.share > 0) & (spans.t1 > eng.start) & (spans.t0 < eng.end)
+        first = np.full(len(trips.vehicle), math.inf)
+        last = np.full(len(trips.vehicle), -math.inf)
+        np.minimum.at(first, spans.trip[moving], np.maximum(spans.t0[moving], eng.start))
+        np.maximum.at(last, spans.trip[moving], np.minimum(spans.t1[moving], eng.end))
+        return first, last
+
+    def _disjoint_route(self, route_index: int) -> int:
+        """A cached route sharing no segment with ``route_index`` (itself if there is none)."""
+        routes = self.engine.routes.routes
+        driven = {leg.segment for leg in routes[route_index].legs}
+        for step in range(1, len(routes)):
+            other = (route_index + step * 7919) % len(routes)
+            if not driven & {leg.segment for leg in routes[other].legs}:
+                return other
+        return route_index
+
+    def _route_nodes(self, route: Route) -> list[int]:
+        cached = self._nodes.get(id(route))
+        if cached is not None:
+            return cached
+        nodes = [route.start]
+        for leg in route.legs:
+            segment = self.engine.province.segments[leg.segment]
+            nodes.append(segment.end if leg.forward else segment.start)
+        self._nodes[id(route)] = nodes
+        return nodes
+
+    def _permits(
+        self, trips: _Trips, spans: _Spans, labels: list[tuple[str, int, float, float, dict[str, object]]]
+    ) -> pa.Table:
+        """A 大件运输通行证 per oversize trip on the road in the window, except the injected ones:
+        none, a route sharing no segment with the one driven, or a window ending mid-trip."""
+        eng, cfg = self.engine, self.config
+        ov = cfg.violations.oversize
+        rng = _rng(cfg.seed, 11)
+        first, last = self._trip_windows(trips, spans)
+        latest = eng.latest_end(trips)
+        chosen = np.flatnonzero(eng.oversize[trips.vehicle] & (last > first))
+        draw = rng.random(len(chosen))
+        cut_at = rng.uniform(0.3, 0.7, len(chosen))
+        rows: dict[str, list[object]] = {name: [] for name in PERMIT_SCHEMA.names}
+        for i, tr in enumerate(chosen):
+            v = int(trips.vehicle[tr])
+            vehicle = eng.vehicles[v]
+            route_index = int(trips.route[tr])
+            depart = float(trips.depart[tr])
+            local_day = datetime.fromtimestamp(depart + LOCAL_OFFSET_S, UTC)
+            number = f"DJ{local_day:%Y%m%d}{vehicle.vehicle_id}{int(tr) % 1000:03d}"
+            window = (float(first[tr]), float(last[tr]))
+            departure = datetime.fromtimestamp(depart, UTC).isoformat()
+            if draw[i] < ov.missing:
+                labels.append((Rule.OVERSIZE_NO_PERMIT, v, *window, {"departure": departure}))
+                continue
+            declared = route_index
+            valid_until = float(latest[tr]) + ov.margin_s
+            if draw[i] < ov.missing + ov.off_route:
+                declared = self._disjoint_route(route_index)
+                if declared != route_index:
+                    labels.append((Rule.OVERSIZE_OFF_ROUTE, v, *window, {"permit_no": number}))
+            elif draw[i] < ov.missing + ov.off_route + ov.out_of_time:
+                cut = float(math.floor(window[0] + cut_at[i] * (window[1] - window[0])))
+                if window[1] - cut > 3 * cfg.interval_s:
+                    valid_until = cut
+                    labels.append(
+                        (
+                            Rule.OVERSIZE_OUT_OF_TIME,
+                            v,
+                            cut,
+                            window[1],
+                            {
+                                "permit_no": number,
+                                "valid_until": datetime.fromtimestamp(cut, UTC).isoformat(),
+                            },
+                        )
+                    )
+            route = eng.routes.routes[declared]
+            values: dict[str, object] = {
+                "permit_no": number,
+                "vehicle_id": vehicle.vehicle_id,
+                "plate": vehicle.plate,
+                "plate_colour": int(vehicle.colour),
+                "trailer_plate": vehicle.trailer_plate,
+                "origin_node": route.start,
+                "destination_node": route.end,
+                "route_nodes": self._route_nodes(route),
+                "route_segments": [leg.segment for leg in route.legs],
+                "valid_from": datetime.fromtimestamp(math.floor(depart - ov.margin_s), UTC),
+                "valid_until": datetime.fromtimestamp(math.ceil(valid_until), UTC),
+                "max_speed_kmh": ov.max_speed_kmh,
+            }
+            for name, value in values.items():
+                rows[name].append(value)
+        return pa.Table.from_pydict(rows, schema=PERMIT_SCHEMA)
+
+    def _daily_labels(
+        self,
+        vehicle_of_span: I64,
+        spans: _Spans,
+        clip0: F64,
+        clip1: F64,
+        labels: list[tuple[str, int, float, float, dict[str, object]]],
+    ) -> None:
+        """8 h per 24 h (办法 第二十四条): from the first moving moment of a DAILY_FATIGUE_PLAN truck
+        in the window, its driving within 24 h, labelled when visibly over (by half an hour)."""
+        eng = self.engine
+        moving = (spans.share > 0) & (clip1 > clip0) & eng.daily_fatigued[vehicle_of_span]
+        moving &= eng.has_terminal[vehicle_of_span]
+        sel = np.flatnonzero(moving)
+        for v in np.unique(vehicle_of_span[sel]):
+            mine = sel[vehicle_of_span[sel] == v]
+            a0, a1 = clip0[mine], clip1[mine]
+            for a in a0:
+                inside = np.clip(np.minimum(a1, a + DAY_S) - np.maximum(a0, a), 0, None)
+                driving = float(inside.sum())
+                if driving > MAX_DRIVING_PER_DAY_S + 1_800:
+                    b = float(np.minimum(a1, a + DAY_S)[inside > 0].max())
+                    labels.append(
+                        (
+                            Rule.FATIGUE_DAILY,
+                            int(v),
+                            float(a),
+                            b,
+                            {"driving_s": round(driving), "limit_s": MAX_DRIVING_PER_DAY_S},
+                        )
+                    )
+                    break
 
     def _on_road(self, trips: _Trips, spans: _Spans, v: int, clip0: F64, clip1: F64) -> tuple[float, float]:
         return float(self.first_moving[v]), float(self.last_moving[v])
@@ -1350,14 +1656,14 @@ def _fixed_width(rows: npt.NDArray[np.uint8]) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(rows)))
 
 
-def _record_ids(vehicles: Sequence[FleetVehicle], v: I64, seconds: I64) -> tuple[pa.Array, pa.Array] | None:
+def _record_ids(phones: Sequence[str], v: I64, seconds: I64) -> tuple[pa.Array, pa.Array] | None:
     """The terminal column and ``terminal@epoch`` (domain.readings.position_record_id) built as
     fixed-width bytes when every phone in use has one length and every epoch ten digits, the usual
     case, several times faster than joining strings; None otherwise."""
-    phones = [x.terminal.phone if x.terminal else "" for x in vehicles]
     present = np.zeros(len(phones), dtype=bool)
     present[v] = True
-    widths = {len(phones[i]) for i in np.flatnonzero(present)}
+    lengths = np.fromiter((len(p) for p in phones), dtype=np.int64, count=len(phones))
+    widths = {int(w) for w in np.unique(lengths[present])}
     if len(widths) != 1 or not len(v) or seconds.min() < 10**9 or seconds.max() >= 10**10:
         return None
     width = widths.pop()
@@ -1374,14 +1680,6 @@ def _record_ids(vehicles: Sequence[FleetVehicle], v: I64, seconds: I64) -> tuple
         digits[:, 10 - place] = 48 + (span // 10**place) % 10
     ids = np.hstack([terminal, digits[seconds - low]])
     return _fixed_width(terminal), _fixed_width(ids)
-
-
-def _toll_class(vehicle: FleetVehicle) -> int:
-    """JT/T 489-2019 class: 客1-4 by seats, 货11-16 by axles."""
-    if vehicle.kind in _TRUCK_KINDS:
-        return 10 + min(max((vehicle.road_axles or 2) - 1, 1), 6)
-    seats = vehicle.seats or 5
-    return 1 if seats <= 9 else 2 if seats <= 19 else 3 if seats <= 39 else 4
 
 
 def _us(t: float) -> int:
@@ -1479,7 +1777,21 @@ def simulate(
             sources=config.od_sources,
             per_source=config.od_per_source,
         )
-    return Traffic(province, fleet, routes, config).run()
+    # Transparent huge pages for NumPy's large arrays cost more than they save here: on the
+    # development machine the first run spent ~1 s in the kernel zeroing and compacting them.
+    previous = _madvise_hugepage(False)
+    try:
+        return Traffic(province, fleet, routes, config).run()
+    finally:
+        _madvise_hugepage(previous)
+
+
+def _madvise_hugepage(enabled: bool) -> bool:
+    """NumPy's switch for madvise(MADV_HUGEPAGE) on new arrays (NUMPY_MADVISE_HUGEPAGE); returns
+    the previous setting, or ``enabled`` where this NumPy has no such switch."""
+    switch = getattr(getattr(np, "_core", None), "multiarray", None)
+    setter = getattr(switch, "_set_madvise_hugepage", None)
+    return bool(setter(enabled)) if setter is not None else enabled
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -1502,16 +1814,25 @@ def _hour_slices(table: pa.Table) -> list[tuple[datetime, pa.Table]]:
     ]
 
 
-# Columns nearly unique per row: a dictionary page for them costs time and saves nothing.
-_NO_DICTIONARY = frozenset(
-    {"record_id", "time", "received_at", "lon", "lat", "speed_kmh", "content_sha256", "start", "end"}
-)
+# Row-group statistics where a query prunes on them: time, and the vehicle (files are ordered by
+# it). Dictionaries save nothing measurable at zstd's fastest level and cost time; coordinates
+# compress better split into byte streams.
+_STATISTICS = frozenset({"time", "received_at", "plate", "terminal", "start", "end", "rule_id", "vehicle_id"})
+_BYTE_STREAM_SPLIT = frozenset({"lon", "lat"})
 
 
 def _write(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    dictionary = [name for name in table.column_names if name not in _NO_DICTIONARY]
-    pq.write_table(table, path, compression="zstd", compression_level=1, use_dictionary=dictionary)
+    names = table.column_names
+    pq.write_table(
+        table,
+        path,
+        compression="zstd",
+        compression_level=-1,
+        use_dictionary=False,
+        write_statistics=[n for n in names if n in _STATISTICS],
+        column_encoding={n: "BYTE_STREAM_SPLIT" for n in names if n in _BYTE_STREAM_SPLIT},
+    )
 
 
 def write_lake(out_dir: Path, result: TrafficResult) -> dict[str, int]:
@@ -1534,6 +1855,8 @@ def write_lake(out_dir: Path, result: TrafficResult) -> dict[str, int]:
     counts["labels"] = result.labels.num_rows
     _write(result.waybills, out_dir / "registers" / "waybills.parquet")
     counts["waybills"] = result.waybills.num_rows
+    _write(result.permits, out_dir / "registers" / "permits.parquet")
+    counts["permits"] = result.permits.num_rows
     return counts
 
 
@@ -1610,8 +1933,11 @@ def default_start() -> datetime:
 
 
 __all__ = [
+    "DAILY_FATIGUE_PLAN",
     "KIND_PLANS",
     "LABELS_SCHEMA",
+    "OVERSIZE_PLAN",
+    "PERMIT_SCHEMA",
     "WAYBILL_SCHEMA",
     "Compliance",
     "Dwell",
@@ -1620,6 +1946,7 @@ __all__ = [
     "NightBus",
     "Offline",
     "Overlimit",
+    "Oversize",
     "RouteSet",
     "Rule",
     "Speeding",

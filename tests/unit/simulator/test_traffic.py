@@ -30,12 +30,15 @@ from zhifa.simulator.traffic import (
     LOCAL_OFFSET_S,
     MAX_CONTINUOUS_DAY_S,
     MAX_CONTINUOUS_NIGHT_S,
+    MAX_DRIVING_PER_DAY_S,
     MIN_REST_S,
+    NIGHT_PASSENGER_SHARE,
     Dwell,
     Fatigue,
     Jumps,
     NightBus,
     Offline,
+    Oversize,
     Rule,
     Speeding,
     TrafficConfig,
@@ -49,20 +52,21 @@ from zhifa.simulator.traffic import (
     write_registers,
 )
 
-# Measured on the development container (2 cores): see docs/simulator-traffic.md. The floor
+# Measured on the development container (2 cores): see docs/simulator.md, "Measured rates". The floor
 # leaves room for a loaded CI machine.
 RATE_FLOOR_POSITIONS_PER_S = 250_000
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)  # 16:00 in Anhui: day, evening, night and the bus ban
-HOURS = 14.0
+HOURS = 24.0
 INTERVAL = 30
 BUSY = Violations(
-    speeding=Speeding(rate=0.05),
-    fatigue=Fatigue(rate=0.1),
+    speeding=Speeding(rate=0.05, night_rate=0.5),
+    fatigue=Fatigue(rate=0.1, daily_rate=0.1),
     night_bus=NightBus(rate=0.3),
     dwell=Dwell(rate=0.6),
     offline=Offline(rate=0.05),
     jumps=Jumps(rate=0.03),
     waybills=Waybills(missing=0.1, off_route=0.1),
+    oversize=Oversize(missing=0.15, off_route=0.15, out_of_time=0.15),
 )
 
 
@@ -139,6 +143,8 @@ def test_every_pattern_is_injected(result: TrafficResult) -> None:
     assert {
         Rule.SPEEDING, Rule.FATIGUE_CONTINUOUS, Rule.BUS_NIGHT_BAN, Rule.TERMINAL_OFFLINE, Rule.POSITION_JUMP,
         Rule.CLONED_PLATE, Rule.OVERLIMIT, Rule.ILLEGAL_OPERATION, Rule.NO_WAYBILL, Rule.OFF_ROUTE,
+        Rule.SPEEDING_NIGHT, Rule.FATIGUE_DAILY, Rule.OVERSIZE_NO_PERMIT, Rule.OVERSIZE_OFF_ROUTE,
+        Rule.OVERSIZE_OUT_OF_TIME,
     } <= rules  # fmt: skip
     assert rules & {Rule.DWELL_SCHOOL, Rule.DWELL_WATER_SOURCE}
     assert result.positions.num_rows > 10_000 and result.passages.num_rows > 1_000
@@ -168,7 +174,7 @@ def test_speed_over_the_limit_only_inside_speeding_labels(result: TrafficResult)
     over = speed > result.position_limit_kmh
     inside = np.zeros(len(speed), dtype=bool)
     index = _vehicle_index(result)
-    labels = _labels(result, Rule.SPEEDING)
+    labels = _labels(result, Rule.SPEEDING) + _labels(result, Rule.SPEEDING_NIGHT)
     assert labels
     for label in labels:
         assert label["end_s"] - label["start_s"] > 30
@@ -447,3 +453,120 @@ def test_a_100000_vehicle_hour_generates_within_the_stated_rate(province: Provin
     seconds = time.perf_counter() - began
     assert counts["position"] > 1_000_000
     assert counts["position"] / seconds >= RATE_FLOOR_POSITIONS_PER_S
+
+
+def test_night_speeding_labels_are_over_80_percent_and_under_the_day_limit(result: TrafficResult) -> None:
+    """A night-only speeding label is a passenger vehicle at night, every fix in it above 80 % of the
+    limit (the applicable night limit) and below the day limit: only the night rule catches it."""
+    speed = _col(result.positions, "speed_kmh")
+    time_s = _col(result.positions, "time")
+    index = _vehicle_index(result)
+    labels = _labels(result, Rule.SPEEDING_NIGHT)
+    assert labels
+    for label in labels:
+        v = index[label["vehicle_id"]]
+        assert result.vehicles[v].kind.passenger
+        m = (result.position_vehicle == v) & (time_s >= label["start_s"]) & (time_s <= label["end_s"])
+        assert m.any() and is_night(time_s[m]).all()
+        night_limit = result.position_limit_kmh[m]
+        day_limit = night_limit / NIGHT_PASSENGER_SHARE
+        assert (speed[m] > night_limit).all() and (speed[m] < day_limit).all()
+
+
+def _driving_in_24h(time_s: np.ndarray, speed: np.ndarray, interval: int) -> tuple[float, float, float]:
+    """The most driving (moving fixes × interval) in any 24 h starting at a moving fix, and where."""
+    moving = np.sort(time_s[speed > 0])
+    if not len(moving):
+        return 0.0, 0.0, 0.0
+    ends = np.searchsorted(moving, moving + DAY_S, side="right")
+    counts = ends - np.arange(len(moving))
+    best = int(np.argmax(counts))
+    return float(counts[best] * interval), float(moving[best]), float(moving[ends[best] - 1])
+
+
+def test_daily_fatigue_labels_match_the_driving_in_24_h(result: TrafficResult) -> None:
+    """A daily-fatigue label covers more than 8 h of driving within 24 h, recomputed from the fixes,
+    with every run in it shorter than the continuous limit (the rests were kept); no unlabelled key
+    vehicle drives more than 8 h (plus the labels' half-hour margin) in any 24 h."""
+    time_s, speed = _col(result.positions, "time"), _col(result.positions, "speed_kmh")
+    index = _vehicle_index(result)
+    labelled = {index[row["vehicle_id"]]: row for row in _labels(result, Rule.FATIGUE_DAILY)}
+    offline = {index[row["vehicle_id"]] for row in _labels(result, Rule.TERMINAL_OFFLINE)}
+    assert labelled
+    order = np.argsort(result.position_vehicle, kind="stable")
+    bounds = np.flatnonzero(np.diff(result.position_vehicle[order])) + 1
+    for chunk in np.split(order, bounds):
+        v = int(result.position_vehicle[chunk[0]])
+        t, sp = time_s[chunk], speed[chunk]
+        if v in labelled:
+            row = labelled[v]
+            assert row["end_s"] - row["start_s"] <= DAY_S
+            if v in offline:
+                continue
+            m = (t >= row["start_s"]) & (t <= row["end_s"])
+            assert np.count_nonzero(sp[m] > 0) * INTERVAL > MAX_DRIVING_PER_DAY_S
+            assert all(b - a <= MAX_CONTINUOUS_DAY_S for a, b in _runs(t[m], sp[m], INTERVAL))
+        else:
+            assert _driving_in_24h(t, sp, INTERVAL)[0] <= MAX_DRIVING_PER_DAY_S + 1_800
+
+
+def _intervals(rows: list[dict[str, Any]], start: str, end: str) -> dict[str, list[tuple[float, float]]]:
+    out: dict[str, list[tuple[float, float]]] = {}
+    for row in rows:
+        out.setdefault(row["vehicle_id"], []).append((row[start].timestamp(), row[end].timestamp()))
+    return out
+
+
+def test_oversize_labels_are_recomputable_from_positions_and_permits(
+    result: TrafficResult, province: Province
+) -> None:
+    """Every moving fix of an oversize truck lies in one of its permits' windows or in a no-permit or
+    out-of-time label; a no-permit label overlaps no permit; an out-of-time label's fixes are after
+    its permit's end; an off-route label's fixes are off its permit's segments; permitted oversize
+    trucks keep under the permit's speed."""
+    permits = result.permits.to_pylist()
+    assert permits and len({p["permit_no"] for p in permits}) == len(permits)
+    by_number = {p["permit_no"]: p for p in permits}
+    windows = _intervals(permits, "valid_from", "valid_until")
+    time_s, speed = _col(result.positions, "time"), _col(result.positions, "speed_kmh")
+    lon, lat = _col(result.positions, "lon"), _col(result.positions, "lat")
+    index = _vehicle_index(result)
+    moving = (speed > 0) & ~result.position_jumped
+    no_permit = _labels(result, Rule.OVERSIZE_NO_PERMIT)
+    late = _labels(result, Rule.OVERSIZE_OUT_OF_TIME)
+    off = _labels(result, Rule.OVERSIZE_OFF_ROUTE)
+    assert no_permit and late and off
+    for label in no_permit:
+        for a, b in windows.get(label["vehicle_id"], []):
+            assert b < label["start_s"] or a > label["end_s"]
+    for label in late:
+        permit = by_number[label["details"]["permit_no"]]
+        until = permit["valid_until"].timestamp()
+        assert until == label["start_s"]
+        m = moving & (result.position_vehicle == index[label["vehicle_id"]])
+        m &= (time_s > until) & (time_s <= label["end_s"])
+        assert m.any()
+    for label in off:
+        declared = set(by_number[label["details"]["permit_no"]]["route_segments"])
+        m = moving & (result.position_vehicle == index[label["vehicle_id"]])
+        m &= (time_s >= label["start_s"]) & (time_s <= label["end_s"])
+        if m.sum() < 5:
+            continue  # offline for most of it
+        nearest, _ = _nearest_segment(province, lon[m], lat[m])
+        assert np.mean([n not in declared for n in nearest]) > 0.8
+    covered = _intervals(permits, "valid_from", "valid_until")
+    for label in no_permit + late:
+        covered.setdefault(label["vehicle_id"], []).append((label["start_s"], label["end_s"]))
+    oversize = {v.vehicle_id for v in result.vehicles if v.oversize_capable and v.terminal is not None}
+    checked = 0
+    for vehicle_id in oversize:
+        m = moving & (result.position_vehicle == index[vehicle_id])
+        if not m.any():
+            continue
+        inside = np.zeros(int(m.sum()), dtype=bool)
+        for a, b in covered.get(vehicle_id, []):
+            inside |= (time_s[m] >= a) & (time_s[m] <= b)
+        assert inside.all()
+        assert (speed[m] <= Oversize().max_speed_kmh).all()
+        checked += 1
+    assert checked > 5
