@@ -21,19 +21,18 @@ from zhifa.adapters.protocol.jt808.location import BASIC_SIZE, STATUS_SOUTH, STA
 from zhifa.domain.readings import MAX_EXTRAS_CHARS
 
 # 表23 in wire order, big-endian: alarm DWORD, status DWORD, lat DWORD, lon DWORD, altitude WORD,
-# speed WORD (1/10 km/h), heading WORD, time BCD[6].
-_BASIC = np.dtype(
-    [
-        ("alarm", ">u4"),
-        ("status", ">u4"),
-        ("lat", ">u4"),
-        ("lon", ">u4"),
-        ("altitude", ">u2"),
-        ("speed", ">u2"),
-        ("heading", ">u2"),
-        ("time", "u1", (6,)),
-    ]
-)
+# speed WORD (1/10 km/h), heading WORD, time BCD[6]. fast.py extends it with the simulator's items.
+BASIC_FIELDS: list[tuple[str, str] | tuple[str, str, tuple[int]]] = [
+    ("alarm", ">u4"),
+    ("status", ">u4"),
+    ("lat", ">u4"),
+    ("lon", ">u4"),
+    ("altitude", ">u2"),
+    ("speed", ">u2"),
+    ("heading", ">u2"),
+    ("time", "u1", (6,)),
+]
+_BASIC = np.dtype(BASIC_FIELDS)
 # 表23: location times are GMT+8; the lake stores UTC.
 _GMT8_OFFSET = np.timedelta64(8 * 3600, "s")
 _EPOCH_YEAR = 1970

@@ -19,20 +19,14 @@ from datetime import date, timedelta
 import numpy as np
 import numpy.typing as npt
 
+from zhifa.adapters.protocol.jt808.columnar import BASIC_FIELDS
 from zhifa.adapters.protocol.jt808.framing import build_frame, escape, unescape
 from zhifa.adapters.protocol.jt808.messages import MSG_LOCATION, MSG_PLATFORM_RESPONSE
 
 # 表23 basic information (the BCD[6] time as bytes), then the simulator's additional items (表27):
 # 0x01 mileage DWORD 1/10 km, 0x30 RSSI BYTE, 0x31 GNSS satellites BYTE.
 _BODY_FIELDS: list[tuple[str, str] | tuple[str, str, tuple[int]]] = [
-    ("alarm", ">u4"),
-    ("status", ">u4"),
-    ("lat", ">u4"),
-    ("lon", ">u4"),
-    ("altitude", ">u2"),
-    ("speed", ">u2"),
-    ("heading", ">u2"),
-    ("time", "u1", (6,)),
+    *BASIC_FIELDS,
     ("mileage_item", "u1", (2,)),
     ("mileage", ">u4"),
     ("rssi_item", "u1", (2,)),
